@@ -1,0 +1,110 @@
+"""2-D convolution: stride, padding (incl. TensorFlow 'same'), dilation, groups,
+connection tables (LeNet-5's C3) and an optional activation folded into the row."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ShapeError, SpecError
+from ..fields import attr, boolean, connection_table, optional, pair, padding, positive_int
+from ..shapes import Shape, is_known, same_padding, window_out
+from .base import Layer, register, require_map
+from .folded import activation_attr, activation_flops
+
+
+def resolve_padding(layer, x: Shape) -> tuple[tuple, tuple]:
+    """Explicit ((top, bottom), (left, right)) padding for input ``x``."""
+    if layer.padding != "same":
+        return layer.padding
+    sides = []
+    for size, k, s, d in zip(x.spatial, layer.kernel, layer.stride, getattr(layer, "dilation", (1, 1))):
+        _, before, after = same_padding(size, k, s, d)
+        sides.append((before, after))
+    return tuple(sides)
+
+
+def window_shape(layer, x: Shape, ceil_mode: bool = False) -> tuple:
+    """Output (H, W) of a windowed layer, after checking the window fits the padded input."""
+    pads = resolve_padding(layer, x)
+    dilation = getattr(layer, "dilation", (1, 1))
+    out = []
+    for size, k, s, d, (before, after) in zip(x.spatial, layer.kernel, layer.stride, dilation, pads):
+        if is_known(size, before, after) and before + size + after < d * (k - 1) + 1:
+            kh, kw = layer.kernel
+            ph = x.spatial[0] + sum(pads[0])
+            pw = x.spatial[1] + sum(pads[1])
+            extent = "" if d == 1 else f" (dilated extent {d * (k - 1) + 1})"
+            raise ShapeError(f"kernel {kh}×{kw}{extent} is larger than the padded input {ph}×{pw}")
+        out.append(window_out(size, k, s, before, after, d, ceil_mode))
+    return tuple(out)
+
+
+@register
+@dataclass(frozen=True)
+class Conv(Layer):
+    """y[o] = b[o] + Σ_{i ∈ in(o)} Σ_{kh,kw} w[o,i,kh,kw] · x[i, s·h + d·kh - p, s·w + d·kw - p]
+
+    out = (in + pad_before + pad_after - d·(k-1) - 1) // s + 1 per axis.
+    Fan-in per output map: (C_in / groups)·kh·kw, or |table[o]|·kh·kw with a connection table.
+    params = Σ_o fan_in(o) + filters·bias;  MACs = Σ_o fan_in(o) · H_out·W_out;
+    connections = (Σ_o fan_in(o) + filters·bias) · H_out·W_out (LeNet-5's count).
+    """
+    type_name = "conv"
+    filters: int = attr(positive_int, doc="number of output maps")
+    kernel: tuple = attr(pair, doc="kernel size, n or [kh, kw]")
+    stride: tuple = attr(pair, (1, 1), "stride, n or [sh, sw]")
+    padding: object = attr(padding, ((0, 0), (0, 0)), "p, [ph, pw], [[t, b], [l, r]], 'valid' or 'same'")
+    dilation: tuple = attr(pair, (1, 1), "dilation, n or [dh, dw]")
+    groups: int = attr(positive_int, 1, "channel groups (AlexNet's two towers: 2; depthwise: C_in)")
+    bias: bool = attr(boolean, True, "whether each output map has a trainable bias")
+    connection_table: tuple = attr(optional(connection_table), None,
+                                   "for each output map, the input maps it reads (LeNet-5 C3)")
+    activation: object = activation_attr()
+
+    def __post_init__(self):
+        if self.connection_table is not None:
+            if self.groups != 1:
+                raise SpecError("a connection table replaces groups; remove 'groups'", key="groups")
+            if len(self.connection_table) != self.filters:
+                raise SpecError(f"connection table has {len(self.connection_table)} entries "
+                                f"for {self.filters} filters", key="connection_table")
+        elif self.filters % self.groups:
+            raise SpecError(f"filters {self.filters} are not divisible by groups {self.groups}",
+                            key="groups")
+
+    def _check_channels(self, x: Shape) -> None:
+        c = x.channels
+        if self.connection_table is not None:
+            worst = max(max(row) for row in self.connection_table)
+            if worst >= c:
+                raise ShapeError(f"connection table names input map {worst}, "
+                                 f"but the input has only {c} maps (0..{c - 1})")
+        elif c % self.groups:
+            raise ShapeError(f"input channels {c} are not divisible by groups {self.groups}")
+
+    def weight_taps(self, x: Shape) -> int:
+        """Σ over output maps of the weights each one applies (without bias)."""
+        kh, kw = self.kernel
+        if self.connection_table is not None:
+            return sum(len(row) for row in self.connection_table) * kh * kw
+        return self.filters * (x.channels // self.groups) * kh * kw
+
+    def out_shape(self, x: Shape) -> Shape:
+        require_map(self, x)
+        self._check_channels(x)
+        h, w = window_shape(self, x)
+        return Shape.of(self.filters, h, w)
+
+    def params(self, x: Shape):
+        return self.weight_taps(x) + (self.filters if self.bias else 0)
+
+    def macs(self, x: Shape, y: Shape):
+        return self.weight_taps(x) * y.spatial[0] * y.spatial[1]
+
+    def connections(self, x: Shape, y: Shape):
+        return self.params(x) * y.spatial[0] * y.spatial[1]
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return (y.numel if self.bias else 0) + activation_flops(self, y)
+
+
+__all__ = ["Conv", "resolve_padding", "window_shape"]

@@ -1,0 +1,78 @@
+"""Fully connected layers: dense (inner product) and LeNet-5's Euclidean RBF output."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ShapeError
+from ..fields import attr, boolean, optional, positive_int
+from ..shapes import Shape, is_known
+from .base import Layer, register
+from .folded import activation_attr, activation_flops
+
+
+class FullyConnected(Layer):
+    """Flattens any input (Caffe's InnerProduct does too) to its C·H·W features.
+
+    ``in_features`` pins the input size the weights were made for: the engine fills it in
+    from the model's declared input, so an ``--input`` that changes the flattened size is
+    refused instead of silently resizing the weights.
+    """
+
+    def features_in(self, x: Shape):
+        n = x.numel
+        if self.in_features is not None and is_known(n) and n != self.in_features:
+            raise ShapeError(f"expects {self.in_features:,} input features, got {n:,} from {x}; "
+                             f"a fully connected layer fixes the input size")
+        return n
+
+    def out_shape(self, x: Shape) -> Shape:
+        self.features_in(x)
+        return Shape.of(self.units)
+
+
+@register
+@dataclass(frozen=True)
+class Dense(FullyConnected):
+    """y = W x + b.  params = in·out + out;  MACs = in·out;  connections = (in + 1)·out."""
+    type_name = "dense"
+    units: int = attr(positive_int, doc="output features")
+    bias: bool = attr(boolean, True, "whether each output has a trainable bias")
+    activation: object = activation_attr()
+    in_features: int = attr(optional(positive_int), None, "input features the weights expect")
+
+    def params(self, x: Shape):
+        return self.features_in(x) * self.units + (self.units if self.bias else 0)
+
+    def macs(self, x: Shape, y: Shape):
+        return self.features_in(x) * self.units
+
+    def connections(self, x: Shape, y: Shape):
+        return self.params(x)
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return (self.units if self.bias else 0) + activation_flops(self, y)
+
+
+@register
+@dataclass(frozen=True)
+class RBF(FullyConnected):
+    """LeNet-5's output: y_j = Σ_i (x_i − w_ij)², no bias.
+
+    params = connections = in·out;  MACs = in·out (square-and-accumulate);
+    extra FLOPs = in·out subtractions.
+    """
+    type_name = "rbf"
+    units: int = attr(positive_int, doc="output units (classes)")
+    in_features: int = attr(optional(positive_int), None, "input features the weights expect")
+
+    def params(self, x: Shape):
+        return self.features_in(x) * self.units
+
+    def macs(self, x: Shape, y: Shape):
+        return self.params(x)
+
+    def connections(self, x: Shape, y: Shape):
+        return self.params(x)
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return self.params(x)

@@ -1,0 +1,73 @@
+"""Normalisation: AlexNet's local response normalisation and (inference) batch norm."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import SpecError
+from ..fields import attr, number, positive_int
+from ..shapes import Shape
+from .base import Layer, register
+
+
+def lrn_window_total(channels: int, size: int) -> int:
+    """Σ over channels of the LRN window length, clipped at the first and last map."""
+    half = size // 2
+    return sum(min(channels - 1, c + (size - 1 - half)) - max(0, c - half) + 1
+               for c in range(channels))
+
+
+@register
+@dataclass(frozen=True)
+class LRN(Layer):
+    """Across-channel LRN (AlexNet §3.3, Caffe/PyTorch form):
+    y_c = x_c / (k + α/n · Σ_{c' ∈ window(c)} x_{c'}²)^β, window of ``size`` maps clipped at the ends.
+
+    FLOPs per output: one square and one add per tap, then scale, offset, power, divide:
+    2·taps + 3 (taps counted exactly at the clipped ends).  Connections: taps.
+    """
+    type_name = "lrn"
+    size: int = attr(positive_int, 5, "maps in the window (AlexNet: 5)")
+    alpha: float = attr(number, 1e-4, "α (AlexNet: 1e-4; divided by size as in Caffe and PyTorch)")
+    beta: float = attr(number, 0.75, "β (AlexNet: 0.75)")
+    k: float = attr(number, 1.0, "k (AlexNet paper: 2; Caffe's bvlc_alexnet: 1)")
+
+    def __post_init__(self):
+        if self.size % 2 == 0:
+            raise SpecError(f"size must be odd so the window centres on a map, got {self.size}",
+                            key="size")
+
+    def out_shape(self, x: Shape) -> Shape:
+        return x
+
+    def _taps(self, x: Shape):
+        return lrn_window_total(x.channels, self.size) * x.numel // x.channels
+
+    def connections(self, x: Shape, y: Shape):
+        return self._taps(x)
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return 2 * self._taps(x) + 3 * y.numel
+
+
+@register
+@dataclass(frozen=True)
+class BatchNorm(Layer):
+    """Inference batch norm: y = γ (x − μ) / √(σ² + ε) + β, folded to one scale and shift.
+
+    params = 2·C (γ, β); the running μ and σ² are buffers, not trainable parameters.
+    FLOPs: 2 per element (scale, shift).  Connections: 1 edge + 1 bias per element.
+    """
+    type_name = "batchnorm"
+    eps: float = attr(number, 1e-5, "ε added to the variance")
+
+    def out_shape(self, x: Shape) -> Shape:
+        return x
+
+    def params(self, x: Shape):
+        return 2 * x.channels
+
+    def connections(self, x: Shape, y: Shape):
+        return 2 * y.numel
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return 2 * y.numel

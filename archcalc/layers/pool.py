@@ -1,0 +1,151 @@
+"""Pooling: max and average windows, LeNet's trainable subsampling, global and adaptive
+average pooling.  All windows go through the one rule in :func:`shapes.window_out`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import SpecError
+from ..fields import attr, boolean, optional, pair, padding
+from ..shapes import Shape, ceildiv
+from .base import Layer, register, require_map
+from .conv import window_shape
+from .folded import activation_attr, activation_flops
+
+
+class Window(Layer):
+    """Shared shape rule of the windowed pools; ``stride`` defaults to the kernel."""
+
+    def __post_init__(self):
+        if self.stride is None:
+            object.__setattr__(self, "stride", self.kernel)
+        if getattr(self, "ceil_mode", False) and self.padding == "same":
+            raise SpecError("ceil_mode has no meaning with 'same' padding", key="ceil_mode")
+
+    def out_shape(self, x: Shape) -> Shape:
+        require_map(self, x)
+        h, w = window_shape(self, x, getattr(self, "ceil_mode", False))
+        return Shape.of(x.channels, h, w)
+
+    @property
+    def taps(self) -> int:
+        kh, kw = self.kernel
+        return kh * kw
+
+
+@register
+@dataclass(frozen=True)
+class MaxPool(Window):
+    """y = max over a kh×kw window; padded cells never win (PyTorch, Caffe).
+
+    FLOPs: kh·kw − 1 comparisons per output; connections: kh·kw edges per output.
+    """
+    type_name = "maxpool"
+    kernel: tuple = attr(pair, doc="window, n or [kh, kw]")
+    stride: tuple = attr(optional(pair), None, "stride (default: the kernel)")
+    padding: object = attr(padding, ((0, 0), (0, 0)), "p, [ph, pw], 'valid' or 'same'")
+    dilation: tuple = attr(pair, (1, 1), "dilation (PyTorch)")
+    ceil_mode: bool = attr(boolean, False, "round the output size up (Caffe) instead of down (PyTorch)")
+
+    def connections(self, x: Shape, y: Shape):
+        return self.taps * y.numel
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return (self.taps - 1) * y.numel
+
+
+@register
+@dataclass(frozen=True)
+class AvgPool(Window):
+    """y = mean over a kh×kw window.
+
+    ``count_include_pad`` (PyTorch default true; Caffe also divides by the padded window)
+    says whether zero padding counts in the divisor.  FLOPs: kh·kw − 1 adds and one divide
+    per output; connections: kh·kw edges per output.
+    """
+    type_name = "avgpool"
+    kernel: tuple = attr(pair, doc="window, n or [kh, kw]")
+    stride: tuple = attr(optional(pair), None, "stride (default: the kernel)")
+    padding: object = attr(padding, ((0, 0), (0, 0)), "p, [ph, pw], 'valid' or 'same'")
+    ceil_mode: bool = attr(boolean, False, "round the output size up (Caffe) instead of down (PyTorch)")
+    count_include_pad: bool = attr(boolean, True, "divide by the full window, padding included")
+
+    def connections(self, x: Shape, y: Shape):
+        return self.taps * y.numel
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return self.taps * y.numel
+
+
+@register
+@dataclass(frozen=True)
+class Subsample(Window):
+    """LeNet-5's subsampling: y = a[c] · Σ_window x + b[c] (then its squashing function).
+
+    params = 2 per map.  The shared coefficient is applied to every tap, so
+    MACs = kh·kw per output and connections = (kh·kw + 1) per output, as in the paper.
+    """
+    type_name = "subsample"
+    kernel: tuple = attr(pair, (2, 2), "window, n or [kh, kw] (LeNet-5: 2)")
+    stride: tuple = attr(optional(pair), None, "stride (default: the kernel)")
+    padding: object = attr(padding, ((0, 0), (0, 0)), "p, [ph, pw] or 'valid'")
+    activation: object = activation_attr()
+
+    def params(self, x: Shape):
+        return 2 * x.channels
+
+    def macs(self, x: Shape, y: Shape):
+        return self.taps * y.numel
+
+    def connections(self, x: Shape, y: Shape):
+        return (self.taps + 1) * y.numel
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return y.numel + activation_flops(self, y)
+
+
+@register
+@dataclass(frozen=True)
+class GlobalAvgPool(Layer):
+    """C×H×W → C×1×1, the mean of each map.  FLOPs: H·W per map (adds and one divide)."""
+    type_name = "gap"
+
+    def out_shape(self, x: Shape) -> Shape:
+        require_map(self, x)
+        return Shape.of(x.channels, 1, 1)
+
+    def connections(self, x: Shape, y: Shape):
+        return x.numel
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return x.numel
+
+
+def adaptive_window_total(size, out: int):
+    """Σ over the ``out`` adaptive windows of their lengths (PyTorch's rule:
+    window i spans [⌊i·size/out⌋, ⌈(i+1)·size/out⌉))."""
+    return sum(ceildiv((i + 1) * size, out) - (i * size) // out for i in range(out))
+
+
+@register
+@dataclass(frozen=True)
+class AdaptiveAvgPool(Layer):
+    """C×H×W → C×oh×ow with PyTorch's adaptive windows (they may overlap or vary in size).
+
+    FLOPs and connections: the exact total of the window sizes (adds plus one divide).
+    """
+    type_name = "adaptive_avgpool"
+    output: tuple = attr(pair, doc="output size, n or [oh, ow]")
+
+    def out_shape(self, x: Shape) -> Shape:
+        require_map(self, x)
+        return Shape.of(x.channels, *self.output)
+
+    def _taps(self, x: Shape):
+        (h, w), (oh, ow) = x.spatial, self.output
+        return x.channels * adaptive_window_total(h, oh) * adaptive_window_total(w, ow)
+
+    def connections(self, x: Shape, y: Shape):
+        return self._taps(x)
+
+    def extra_flops(self, x: Shape, y: Shape):
+        return self._taps(x)

@@ -1,0 +1,109 @@
+"""Shapes as immutable values, and window arithmetic written once, in integers.
+
+Every size here may be a Python int or a sympy expression: the rules use ``//`` and
+:func:`ceildiv`, never floats, so one code path serves exact and symbolic sizes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Size = Any  # int, or a sympy expression in symbolic mode
+
+
+def is_known(*sizes: Size) -> bool:
+    """True when every size is a concrete int (checks that compare sizes need this)."""
+    return all(isinstance(s, int) for s in sizes)
+
+
+def ceildiv(a: Size, b: Size) -> Size:
+    """Integer ceiling division, exact for ints and sympy alike."""
+    return -(-a // b)
+
+
+def size_max(a: Size, b: Size) -> Size:
+    if is_known(a, b):
+        return max(a, b)
+    import sympy  # symbolic path only
+
+    return sympy.Max(a, b)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The shape of one sample (no batch axis): (C, H, W) for maps, (F,) for features."""
+
+    dims: tuple
+
+    @classmethod
+    def of(cls, *dims: Size) -> "Shape":
+        return cls(tuple(dims))
+
+    @property
+    def rank(self) -> int:
+        return len(self.dims)
+
+    @property
+    def is_map(self) -> bool:
+        return self.rank == 3
+
+    @property
+    def channels(self) -> Size:
+        return self.dims[0]
+
+    @property
+    def spatial(self) -> tuple:
+        return self.dims[1:]
+
+    @property
+    def numel(self) -> Size:
+        n = 1
+        for d in self.dims:
+            n = n * d
+        return n
+
+    def with_channels(self, channels: Size) -> "Shape":
+        return Shape((channels,) + self.dims[1:])
+
+    def __str__(self) -> str:
+        return "×".join(str(d) for d in self.dims)
+
+
+def effective_kernel(kernel: Size, dilation: Size) -> Size:
+    return dilation * (kernel - 1) + 1
+
+
+def window_out(size: Size, kernel: Size, stride: Size, pad_before: Size = 0, pad_after: Size = 0,
+               dilation: Size = 1, ceil_mode: bool = False) -> Size:
+    """Number of window positions along one axis; one rule for every conv and pool.
+
+    floor mode (PyTorch default, TensorFlow, conv everywhere):
+        out = (size + pad_before + pad_after - d·(k-1) - 1) // stride + 1
+    ceil mode (Caffe pooling, PyTorch ``ceil_mode=True``): the same with ceiling division,
+    then, as PyTorch and Caffe both do, a last window that would start beyond the input
+    and its leading padding is dropped.
+    The caller checks that the padded input holds at least one window.
+    """
+    span = size + pad_before + pad_after - effective_kernel(kernel, dilation)
+    if not ceil_mode:
+        return span // stride + 1
+    out = ceildiv(span, stride) + 1
+    if is_known(out, size, pad_before, stride):
+        if (out - 1) * stride >= size + pad_before:
+            out -= 1
+        return out
+    import sympy  # symbolic path only
+
+    last_start = (out - 1) * stride
+    return sympy.Piecewise((out - 1, sympy.Ge(last_start, size + pad_before)), (out, True))
+
+
+def same_padding(size: Size, kernel: Size, stride: Size, dilation: Size = 1) -> tuple:
+    """TensorFlow 'SAME': out = ceil(size / stride), padding split with the extra cell after.
+
+    Returns (out, pad_before, pad_after).
+    """
+    out = ceildiv(size, stride)
+    total = size_max((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
+    before = total // 2
+    return out, before, total - before

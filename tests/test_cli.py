@@ -1,0 +1,148 @@
+"""The CLI's formats, options and contracts, through the real entry point."""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from archcalc import analyse, load
+
+from .helpers import run_cli, write_spec
+
+JSON_LAYER_KEYS = {"name", "type", "output", "params", "connections", "macs", "flops",
+                   "activations", "activation_bytes"}
+JSON_TOTAL_KEYS = {"params", "connections", "macs", "flops", "activations", "activation_bytes",
+                   "param_bytes"}
+
+
+def test_json_contract(capsys):
+    """The documented keys, integer counts, and rows that add up to the totals."""
+    status, out, _ = run_cli(capsys, "table", "alexnet", "--format", "json")
+    assert status == 0
+    doc = json.loads(out)
+    assert set(doc) == {"model", "input", "batch", "dtype", "layers", "totals"}
+    assert doc["model"] == "alexnet" and doc["input"] == [3, 227, 227]
+    assert doc["batch"] == 1 and doc["dtype"] == "float32"
+    for layer in doc["layers"]:
+        assert set(layer) == JSON_LAYER_KEYS
+        assert all(type(layer[k]) is int for k in JSON_LAYER_KEYS - {"name", "type", "output"})
+        assert all(type(d) is int for d in layer["output"])
+    assert set(doc["totals"]) == JSON_TOTAL_KEYS
+    for key in JSON_TOTAL_KEYS - {"param_bytes"}:
+        assert doc["totals"][key] == sum(layer[key] for layer in doc["layers"])
+    assert doc["totals"]["params"] == 60_965_224
+    assert doc["totals"]["param_bytes"] == 60_965_224 * 4
+    assert doc["layers"][0] == {
+        "name": "conv1", "type": "conv+relu", "output": [96, 55, 55],
+        "params": 34_944, "connections": (11 * 11 * 3 + 1) * 96 * 55 * 55,
+        "macs": 11 * 11 * 3 * 96 * 55 * 55,
+        "flops": 2 * 11 * 11 * 3 * 96 * 55 * 55 + 2 * 96 * 55 * 55,  # + bias add + relu
+        "activations": 96 * 55 * 55, "activation_bytes": 96 * 55 * 55 * 4}
+
+
+def test_text_table_fits_100_columns_and_groups_thousands(capsys):
+    status, out, _ = run_cli(capsys, "table", "alexnet")
+    assert status == 0
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "60,965,224" in out and "37,752,832" in out
+    assert out.splitlines()[-1].split()[0] == "total"
+
+
+def test_markdown_is_a_pipe_table(capsys):
+    status, out, _ = run_cli(capsys, "table", "lenet5", "--format", "markdown")
+    lines = out.strip().splitlines()
+    assert status == 0
+    assert lines[0].startswith("| layer | type | output | params |")
+    assert set(lines[1]) <= set("|-: ")
+    assert all(line.startswith("| ") and line.endswith(" |") for line in lines[:1] + lines[2:])
+    assert len({line.count("|") for line in lines}) == 1
+    assert "| C3 | conv+tanh | 16×10×10 | 1,516 | 151,600 |" in out
+
+
+def test_csv_parses_back_to_the_report(capsys):
+    status, out, _ = run_cli(capsys, "table", "vgg16", "--format", "csv")
+    table = list(csv.DictReader(io.StringIO(out)))
+    report = analyse(load("vgg16"))
+    assert status == 0 and len(table) == len(report.layers) + 1
+    assert [int(r["macs"]) for r in table[:-1]] == [r.macs for r in report.layers]
+    assert table[-1]["name"] == "total" and int(table[-1]["params"]) == 138_357_544
+
+
+def test_batch_and_dtype(capsys):
+    """Batch 8 multiplies connections, MACs, FLOPs and activations by 8, not params;
+    float16 halves every byte figure."""
+    _, one, _ = run_cli(capsys, "table", "vgg11", "--format", "json")
+    _, eight, _ = run_cli(capsys, "table", "vgg11", "--format", "json", "--batch", "8", "--dtype", "float16")
+    one, eight = json.loads(one), json.loads(eight)
+    assert eight["batch"] == 8 and eight["dtype"] == "float16"
+    for a, b in zip(one["layers"], eight["layers"]):
+        assert b["params"] == a["params"]
+        for key in ("connections", "macs", "flops", "activations"):
+            assert b[key] == 8 * a[key]
+        assert b["activation_bytes"] == 8 * a["activation_bytes"] // 2
+    assert eight["totals"]["param_bytes"] == one["totals"]["param_bytes"] // 2
+
+
+def test_input_override_on_a_size_free_model(capsys):
+    """torchvision's AlexNet pools adaptively to 6×6, so other inputs keep its params."""
+    _, out, _ = run_cli(capsys, "table", "alexnet_torchvision", "--input", "3,320,256", "--format", "json")
+    doc = json.loads(out)
+    assert doc["input"] == [3, 320, 256]
+    assert doc["layers"][0]["output"] == [64, (320 + 4 - 11) // 4 + 1, (256 + 4 - 11) // 4 + 1]
+    assert doc["totals"]["params"] == 61_100_840
+    _, out, _ = run_cli(capsys, "table", "alexnet_torchvision", "--input", "300,300", "--format", "json")
+    assert json.loads(out)["input"] == [3, 300, 300]
+
+
+def test_user_spec_file(capsys, tmp_path):
+    path = write_spec(tmp_path, """
+    name: tiny
+    input: [3, 7, 11]
+    layers:
+      - {name: c, type: conv, filters: 5, kernel: [3, 5], padding: [1, 0]}
+    """)
+    status, out, _ = run_cli(capsys, "table", str(path), "--format", "json")
+    doc = json.loads(out)
+    assert status == 0 and doc["model"] == "tiny"
+    assert doc["layers"][0]["output"] == [5, 7, 7]
+    assert doc["layers"][0]["params"] == 3 * 3 * 5 * 5 + 5
+
+
+def test_list_shows_every_bundled_model(capsys):
+    status, out, _ = run_cli(capsys, "list")
+    assert status == 0
+    for name in ("lenet5", "alexnet", "vgg16", "inception_naive", "inception_bottleneck"):
+        assert name in out
+    assert "3×227×227" in out
+
+
+def _run(args, cwd):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def test_python_dash_m_from_another_directory(tmp_path):
+    """Bundled specs are found from any working directory, through `python -m archcalc`."""
+    result = _run(["-m", "archcalc", "table", "lenet5", "--format", "csv"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "C3,conv+tanh,16×10×10,1516,151600" in result.stdout
+
+
+def test_table_does_not_import_numpy_or_sympy(tmp_path):
+    """`archcalc table vgg16` stays light: neither numpy nor sympy is imported."""
+    code = ("import sys; from archcalc.cli import main; rc = main(['table', 'vgg16']); "
+            "print(sorted(m for m in ('numpy', 'sympy') if m in sys.modules), rc)")
+    result = _run(["-c", code], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[] 0"
+
+
+@pytest.mark.parametrize("model", ["lenet5", "alexnet", "alexnet_torchvision", "vgg11", "vgg13",
+                                   "vgg16", "vgg19", "inception_naive", "inception_bottleneck"])
+def test_every_bundled_model_renders_in_every_format(capsys, model):
+    for fmt in ("text", "markdown", "csv", "json"):
+        status, out, err = run_cli(capsys, "table", model, "--format", fmt)
+        assert status == 0 and out and not err

@@ -1,0 +1,141 @@
+"""Bad input gives one clear line naming file, line and layer, and exit status 2."""
+import pytest
+
+from .helpers import run_cli, write_spec
+
+HEAD = """
+name: bad
+input: [3, 32, 32]
+layers:
+"""
+
+
+def check(capsys, path, *fragments, args=()):
+    status, out, err = run_cli(capsys, "table", str(path), *args)
+    assert status == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("archcalc: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+CASES = {
+    "yaml_syntax": (HEAD + "  - {name: c1, type: conv, filters: 8, kernel: 3\n", ["model.yaml:5:", "YAML syntax"]),
+    "unknown_type": (HEAD + "  - {name: c1, type: convv, filters: 8, kernel: 3}\n",
+                     ["model.yaml:4:", "layer 'c1'", "unknown layer type 'convv'", "did you mean 'conv'"]),
+    "unknown_key": (HEAD + "  - {name: c1, type: conv, filters: 8, kernal: 3}\n",
+                    ["model.yaml:4:", "layer 'c1'", "unknown key 'kernal'", "did you mean 'kernel'"]),
+    "missing_key": (HEAD + "  - {name: c1, type: conv, filters: 8}\n",
+                    ["model.yaml:4:", "layer 'c1'", "missing required key 'kernel'"]),
+    "non_positive": (HEAD + "  - {name: c1, type: conv, filters: 0, kernel: 3}\n",
+                     ["model.yaml:4:", "layer 'c1'", "filters", "≥ 1, got 0"]),
+    "non_integer": (HEAD + "  - {name: c1, type: conv, filters: 8, kernel: 2.5}\n",
+                    ["model.yaml:4:", "layer 'c1'", "kernel", "got float 2.5"]),
+    "output_below_one": (HEAD + "  - {name: c1, type: conv, filters: 8, kernel: 5, stride: 1}\n"
+                         "  - {name: c2, type: conv, filters: 8, kernel: 30}\n",
+                         ["model.yaml:5:", "layer 'c2'", "kernel 30×30 is larger than the padded input 28×28"]),
+    "groups": (HEAD + "  - {name: c1, type: conv, filters: 8, kernel: 3, groups: 2}\n",
+               ["model.yaml:4:", "layer 'c1'", "input channels 3 are not divisible by groups 2"]),
+    "table_index": (HEAD + "  - {name: c1, type: conv, filters: 2, kernel: 3, connection_table: [[0, 1], [2, 3]]}\n",
+                    ["model.yaml:4:", "layer 'c1'", "input map 3", "only 3 maps"]),
+    "concat_mismatch": (HEAD + """  - name: mix
+    type: concat
+    branches:
+      - [{name: a, type: conv, filters: 4, kernel: 3}]
+      - [{name: b, type: conv, filters: 4, kernel: 1}]
+""", ["model.yaml:4:", "layer 'mix'", "cannot concatenate", "4×30×30", "4×32×32"]),
+    "residual_mismatch": (HEAD + """  - name: res
+    type: residual
+    body:
+      - {name: a, type: conv, filters: 4, kernel: 3, padding: 1}
+""", ["model.yaml:4:", "layer 'res'", "mismatched shapes", "4×32×32", "3×32×32"]),
+    "duplicate_name": (HEAD + "  - {name: c1, type: relu}\n  - {name: c1, type: relu}\n",
+                       ["model.yaml:5:", "layer 'c1'", "duplicate layer name", "line 4"]),
+    "python_tag": ("name: bad\ninput: !!python/object/apply:os.system ['true']\nlayers: []\n",
+                   ["model.yaml:2:", "YAML tag '!!python/object/apply:os.system' is not allowed"]),
+    "empty_file": ("", ["model.yaml:", "empty"]),
+    "bad_input": ("name: bad\ninput: [3, 0, 32]\nlayers:\n  - {type: relu}\n",
+                  ["model.yaml:2:", "input must be [C, H, W]"]),
+    "unknown_top_key": (HEAD.replace("name: bad", "nmae: bad") + "  - {type: relu}\n",
+                        ["model.yaml:1:", "unknown top-level key 'nmae'", "did you mean 'name'"]),
+    "bad_choice": (HEAD + "  - {name: c1, type: conv, filters: 8, kernel: 3, activation: rleu}\n",
+                   ["model.yaml:4:", "layer 'c1'", "activation", "did you mean 'relu'"]),
+    "dense_needs_fixed_features": (HEAD + "  - {name: fc, type: dense, units: 10, in_features: 100}\n",
+                                   ["model.yaml:4:", "layer 'fc'", "expects 100 input features, got 3,072"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_spec_gives_one_line_and_status_2(capsys, tmp_path, case):
+    """Every malformed spec is reported on one line with its file, line and layer."""
+    text, fragments = CASES[case]
+    check(capsys, write_spec(tmp_path, text), *fragments)
+
+
+def test_block_errors_name_the_instance_path(capsys, tmp_path):
+    """An error inside a block names the instance's /-joined path and the block's line."""
+    path = write_spec(tmp_path, HEAD + """  - {name: stage1, block: pair, args: {width: 8}}
+blocks:
+  pair:
+    params: {width: ~}
+    layers:
+      - {name: a, type: conv, filters: $width, kernel: 3}
+      - {name: b, type: conv, filters: $width, kernel: 40}
+""")
+    check(capsys, path, "model.yaml:10:", "layer 'stage1/b'", "larger than the padded input")
+
+
+def test_block_argument_errors(capsys, tmp_path):
+    """Unknown and missing block arguments are named, with a suggestion."""
+    body = """blocks:
+  pair:
+    params: {width: ~}
+    layers:
+      - {name: a, type: conv, filters: $width, kernel: 3}
+"""
+    unknown = write_spec(tmp_path, HEAD + "  - {name: s, block: pair, args: {widht: 8}}\n" + body, "u.yaml")
+    check(capsys, unknown, "u.yaml:4:", "unknown argument 'widht'", "did you mean 'width'")
+    missing = write_spec(tmp_path, HEAD + "  - {name: s, block: pair}\n" + body, "m.yaml")
+    check(capsys, missing, "m.yaml:4:", "needs argument 'width'")
+    undefined = write_spec(tmp_path, HEAD + "  - {name: s, block: pair, args: {width: 8}}\n"
+                           + body.replace("$width", "$wdth"), "e.yaml")
+    check(capsys, undefined, "e.yaml:9:", "layer 's/a'", "unknown argument '$wdth'")
+
+
+def test_unknown_model_lists_close_matches(capsys):
+    status, out, err = run_cli(capsys, "table", "vgg61")
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "unknown model 'vgg61'" in err and "'vgg16'" in err
+
+
+def test_missing_file(capsys, tmp_path):
+    status, _, err = run_cli(capsys, "table", str(tmp_path / "nope.yaml"))
+    assert status == 2 and "no such spec file" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["table", "alexnet", "--formt", "json"], "--formt"),
+    (["table", "alexnet", "--format", "xml"], "xml"),
+    (["table", "alexnet", "--batch", "0"], "0"),
+    (["table", "alexnet", "--input", "3,abc,227"], "--input"),
+    (["table", "alexnet", "--input", "3,0,227"], "--input"),
+    (["table", "alexnet", "--dtype", "float8"], "float8"),
+    (["tabel", "alexnet"], "tabel"),
+])
+def test_bad_arguments(capsys, args, fragment):
+    """Wrong flags and values: one line, status 2."""
+    status, out, err = run_cli(capsys, *args)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("archcalc: error: ") and fragment in err
+
+
+def test_input_that_breaks_the_dense_head(capsys):
+    """AlexNet's fc6 was made for 6×6×256 features; a 224 input gives 5×5×256."""
+    status, _, err = run_cli(capsys, "table", "alexnet", "--input", "3,224,224")
+    assert status == 2
+    assert "layer 'fc6'" in err and "expects 9,216 input features, got 6,400" in err

@@ -1,6 +1,6 @@
 """The ``archcalc`` command: parse arguments, call the core, print.
 
-Exit status: 0 success; 2 bad input (spec, model name, option), with one line
+Exit status: 0 success; 1 a check found disagreements (check); 2 bad input (spec, model name, option), with one line
 ``archcalc: error: FILE:LINE: layer 'NAME': message`` on stderr and no traceback.
 """
 from __future__ import annotations
@@ -11,13 +11,12 @@ import click
 
 from .errors import ArchcalcError
 
+EXIT_DISAGREE = 1
 EXIT_BAD_INPUT = 2
 
 
 def parse_input_shape(text: str):
     """'C,H,W' (or 'H,W', keeping the model's channels) → a tuple of positive ints."""
-    from .build import parse_input  # noqa: F401  (same validation as specs)
-
     parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",")]
     try:
         dims = tuple(int(p) for p in parts)
@@ -75,10 +74,31 @@ def table(model, fmt, input_text, batch, dtype):
     click.echo(FORMATTERS[fmt](report), nl=False)
 
 
+@cli.command()
+@click.argument("models", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="output format")
+def check(models, fmt):
+    """Published figures vs exact ones, for MODELS (default: every bundled model).
+
+    Exit 0 when every disagreement is a known erratum marked in the spec, 1 otherwise.
+    """
+    from .catalog import bundled_names, load
+    from .check import check_model
+    from .render_check import format_check_json, format_check_markdown, format_check_text
+
+    verdicts = tuple(v for name in (models or bundled_names()) for v in check_model(load(name)))
+    render = {"text": format_check_text, "markdown": format_check_markdown, "json": format_check_json}
+    click.echo(render[fmt](verdicts), nl=False)
+    if not all(v.ok for v in verdicts):
+        raise click.exceptions.Exit(EXIT_DISAGREE)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and turns every user error into one line and exit 2."""
     try:
-        cli.main(args=argv, prog_name="archcalc", standalone_mode=False)
+        # Without standalone mode click returns a command's ctx.exit() status instead of exiting.
+        status = cli.main(args=argv, prog_name="archcalc", standalone_mode=False)
     except ArchcalcError as err:
         click.echo(f"archcalc: error: {err.render()}", err=True)
         return EXIT_BAD_INPUT
@@ -95,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `archcalc table vgg19 | head`
         sys.stderr.close()
         return 0
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -27,6 +27,18 @@ def parse_input_shape(text: str):
     return dims
 
 
+def input_shape(model, text):
+    """The --input option as a Shape (None when absent); 'H,W' keeps the model's channels."""
+    if not text:
+        return None
+    from .shapes import Shape
+
+    dims = parse_input_shape(text)
+    if len(dims) == 2:
+        dims = (model.input_shape.channels,) + dims
+    return Shape(dims)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archcalc")
 def cli():
@@ -61,16 +73,9 @@ def table(model, fmt, input_text, batch, dtype):
     from .catalog import load
     from .formatters import FORMATTERS
     from .report import analyse
-    from .shapes import Shape
 
     spec = load(model)
-    shape = None
-    if input_text:
-        dims = parse_input_shape(input_text)
-        if len(dims) == 2:
-            dims = (spec.input_shape.channels,) + dims
-        shape = Shape(dims)
-    report = analyse(spec, shape, batch=batch, dtype=dtype)
+    report = analyse(spec, input_shape(spec, input_text), batch=batch, dtype=dtype)
     click.echo(FORMATTERS[fmt](report), nl=False)
 
 
@@ -92,6 +97,25 @@ def check(models, fmt):
     click.echo(render[fmt](verdicts), nl=False)
     if not all(v.ok for v in verdicts):
         raise click.exceptions.Exit(EXIT_DISAGREE)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="file to write: .png or .svg")
+@click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="batch size")
+def plot(model, output, input_text, batch):
+    """Per-layer params, MACs and activation memory of MODEL on log scales."""
+    from pathlib import Path
+
+    from .catalog import load
+    from .plot import plot_report
+    from .report import analyse
+
+    spec = load(model)
+    plot_report(analyse(spec, input_shape(spec, input_text), batch=batch), Path(output))
+    click.echo(f"wrote {output}")
 
 
 def main(argv: list[str] | None = None) -> int:

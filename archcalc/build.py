@@ -14,7 +14,7 @@ from . import fields
 from .errors import ArchcalcError, SpecError, did_you_mean
 from .expr import substitute
 from .layers import REGISTRY
-from .model import ConcatNode, LayerNode, Model, ResidualNode
+from .model import ConcatNode, LayerNode, Model, ResidualNode, SideNode
 from .shapes import Shape
 
 DTYPES = ("float32", "float16", "bfloat16", "int8", "float64")
@@ -24,9 +24,10 @@ BLOCK_KEYS = ("params", "layers", "description")
 ITEM_KEYS = {
     "concat": ("type", "name", "when", "branches"),
     "residual": ("type", "name", "when", "body", "shortcut", "activation"),
+    "side": ("type", "name", "when", "layers"),
     "block": ("block", "name", "when", "args", "repeat", "first_args"),
 }
-STRUCTURAL = ("concat", "residual")
+STRUCTURAL = ("concat", "residual", "side")
 MAX_BLOCK_DEPTH = 16
 
 
@@ -129,6 +130,19 @@ class _Builder:
             built = tuple(self.sequence(branch, prefix, env, f"b{j}_", depth, item)
                           for j, branch in enumerate(branches, 1))
             return ConcatNode(path, line, built)
+        if kind == "side":
+            # layers are named under the side branch (aux1/conv), and it needs a name
+            if "name" not in item:
+                raise self.fail("a side branch needs a 'name' (its layers are named under it)",
+                                item, layer=path)
+            if "layers" not in item:
+                raise self.fail("side needs 'layers': the layers that read the current tensor "
+                                "without feeding the next layer", item, layer=path)
+            layers = self.sequence(item["layers"], path + "/", env, "", depth, item)
+            if not layers:
+                raise self.fail("side branch has no layers (are all their 'when' false?)",
+                                item, "layers", layer=path)
+            return SideNode(path, line, layers)
         if "body" not in item:
             raise self.fail("residual needs 'body': the layers whose output is added to the "
                             "shortcut", item, layer=path)
@@ -224,6 +238,10 @@ def build_model(doc: Any, file: str | None = None, options: Mapping[str, Any] | 
             known = ", ".join(declared) or "none"
             raise SpecError(f"unknown option '{key}'{did_you_mean(key, declared)}; "
                             f"this model has: {known}", file=file)
+        default = declared[key]
+        if default is not None and type(value) is not type(default):
+            raise SpecError(f"option '{key}' takes a {type(default).__name__} like its default "
+                            f"{default!r}, got {value!r}", file=file, line=_line(declared, key))
         env[key] = value
 
     blocks = doc.get("blocks") or {}

@@ -28,6 +28,22 @@ def parse_input_shape(text: str):
     return dims
 
 
+def parse_option(text: str) -> tuple[str, object]:
+    """'NAME=VALUE' → (name, value): true/false become booleans, integers ints,
+    anything else stays a string (the spec's expressions decide what it may be)."""
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not sep or not name or not raw:
+        raise ArchcalcError(f"--option must be NAME=VALUE (e.g. aux_logits=true), got {text!r}")
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return name, lowered == "true"
+    try:
+        return name, int(raw)
+    except ValueError:
+        return name, raw
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archcalc")
 def cli():
@@ -57,14 +73,16 @@ def list_models():
               help="batch size: scales connections, MACs, FLOPs and activations")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8", "float64"]),
               default=None, help="element type for bytes (default: the spec's, else float32)")
-def table(model, fmt, input_text, batch, dtype):
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable), e.g. aux_logits=true")
+def table(model, fmt, input_text, batch, dtype, option_texts):
     """Per-layer table of MODEL (a bundled name or a spec file)."""
     from .catalog import load
     from .formatters import FORMATTERS
     from .report import analyse
     from .shapes import Shape
 
-    spec = load(model)
+    spec = load(model, options=dict(parse_option(t) for t in option_texts))
     shape = None
     if input_text:
         dims = parse_input_shape(input_text)

@@ -93,6 +93,29 @@ def table(model, fmt, input_text, batch, dtype, option_texts):
     click.echo(FORMATTERS[fmt](report), nl=False)
 
 
+@cli.command()
+@click.option("--out", "out_dir", default="docs", show_default=True, metavar="DIR",
+              type=click.Path(file_okay=False), help="folder to write models.md into")
+@click.option("--check", is_flag=True, help="write nothing; exit 1 if the file is stale")
+def docs(out_dir, check):
+    """Generate DIR/models.md from the bundled specs (or check it is up to date)."""
+    from pathlib import Path
+
+    from .docgen import MODELS_MD, render_models_md
+
+    path = Path(out_dir) / MODELS_MD
+    text = render_models_md()
+    if check:
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current != text:
+            raise click.ClickException(f"{path} is stale; run `archcalc docs`")
+        click.echo(f"{path} is up to date")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and turns every user error into one line and exit 2."""
     try:

@@ -37,6 +37,11 @@ def _line(mapping: Any, key: str | None = None) -> int | None:
     return getattr(mapping, "line", None)
 
 
+def _yaml(value: Any) -> str:
+    """A value as a spec (and --option) would write it: true/false, not True/False."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
 def parse_input(value: Any) -> Shape:
     if not isinstance(value, list) or len(value) != 3:
         raise SpecError(f"input must be [C, H, W], got {value!r}")
@@ -241,7 +246,7 @@ def build_model(doc: Any, file: str | None = None, options: Mapping[str, Any] | 
         default = declared[key]
         if default is not None and type(value) is not type(default):
             raise SpecError(f"option '{key}' takes a {type(default).__name__} like its default "
-                            f"{default!r}, got {value!r}", file=file, line=_line(declared, key))
+                            f"{_yaml(default)}, got {_yaml(value)}", file=file, line=_line(declared, key))
         env[key] = value
 
     blocks = doc.get("blocks") or {}

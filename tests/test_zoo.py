@@ -297,3 +297,40 @@ def test_squeezenet_fire_concatenates_its_expansions():
     assert cat.out_shape.dims == (128, 54, 54)
     ratio = rep.totals.macs / report("squeezenet1_1").totals.macs
     assert 2.3 < ratio < 2.5
+
+
+#: Table 1 of the GoogLeNet paper: output size after each row (channels, side)
+TABLE1_SIZES = [(64, 112), (64, 56), (192, 56), (192, 28), (256, 28), (480, 28), (480, 14),
+                (512, 14), (512, 14), (512, 14), (528, 14), (832, 14), (832, 7), (832, 7),
+                (1024, 7), (1024, 1)]
+
+
+@pytest.mark.parametrize("name, picks", [
+    ("googlenet", ["conv1_7x7_s2", "pool1_3x3_s2", "conv2_3x3", "pool2_3x3_s2"]
+     + [f"inception_{m}/output" for m in ("3a", "3b")] + ["pool3_3x3_s2"]
+     + [f"inception_{m}/output" for m in ("4a", "4b", "4c", "4d", "4e")] + ["pool4_3x3_s2"]
+     + [f"inception_{m}/output" for m in ("5a", "5b")] + ["pool5_7x7_s1"]),
+    ("googlenet_torchvision", ["conv1/relu", "maxpool1", "conv3/relu", "maxpool2"]
+     + [f"inception{m}/cat" for m in ("3a", "3b")] + ["maxpool3"]
+     + [f"inception{m}/cat" for m in ("4a", "4b", "4c", "4d", "4e")] + ["maxpool4"]
+     + [f"inception{m}/cat" for m in ("5a", "5b")] + ["avgpool"]),
+])
+def test_googlenet_output_sizes_follow_table1(name, picks):
+    """Both GoogLeNets produce Table 1's output size after every row."""
+    by = {r.name: r for r in report(name).layers}
+    assert [(by[p].out_shape.channels, by[p].out_shape.spatial[0]) for p in picks] == TABLE1_SIZES
+
+
+def test_squeezenet_paper_sizes_are_those_of_a_227_input():
+    """(227 − 7) // 2 + 1 = 111, then ceil-mode pools 55, 27, 13: the paper's Table 1 sizes;
+    torchvision's 224 gives 109, 54, 27, 13 with the same params."""
+    from archcalc.shapes import Shape
+
+    def sizes(shape=None):
+        rep = analyse(load("squeezenet1_0"), shape)
+        return [r.out_shape.spatial[0] for r in rep.layers
+                if r.name in ("features.0", "features.2", "features.6", "features.11")], rep
+    at227, rep227 = sizes(Shape((3, 227, 227)))
+    at224, rep224 = sizes()
+    assert at227 == [111, 55, 27, 13] and at224 == [109, 54, 27, 13]
+    assert rep227.totals.params == rep224.totals.params

@@ -242,7 +242,7 @@ def test_mobilenet_v1_matches_paper_table():
 
 
 def test_mobilenet_v2_matches_paper():
-    """300M multiply-adds (Table 3): 300,774,272 MACs within 1%; 3.4M params: the count
+    """300M multiply-adds (the paper.s ImageNet table): 300,774,272 MACs within 1%; 3.4M params: the count
     without batch norm's γ, β, truncated (torchvision's 3,504,872 includes them)."""
     rep = report("mobilenet_v2")
     assert abs(rep.totals.macs - 300e6) < 3e6

@@ -4,6 +4,11 @@ This is the boundary where raw data becomes typed objects: top-level keys are ch
 blocks are expanded with their arguments (``$name`` expressions), ``when:`` conditions
 are applied, every layer is built through its declared attributes, and names become
 unique ``/``-joined paths.  Errors carry the file, the line and the layer.
+
+Structural items: ``type: concat`` (``branches:``, ``[]`` for the identity),
+``type: residual`` (``body:``, optional ``shortcut:`` and ``activation:``) and
+``type: side`` (``layers:`` that read the current tensor and feed nothing, named under
+the side item, e.g. GoogLeNet's ``aux1/fc1``; usually switched by ``when: $option``).
 """
 from __future__ import annotations
 

@@ -109,3 +109,16 @@ def test_cli_unknown_option_is_one_line_exit_2(tmp_path, capsys):
     assert main(["table", str(path), "--option", "aux_logit=true"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown option 'aux_logit'" in err and "aux, width" in err
+
+
+def test_layer_nodes_include_side_layers_in_order():
+    """Model.layer_nodes walks into side branches, in execution order."""
+    assert [n.path for n in build(aux=True).layer_nodes()] == ["conv", "aux/pool", "aux/fc", "fc"]
+
+
+def test_shape_error_inside_a_side_branch_names_its_layer():
+    """A side layer that cannot take the tensor is reported at its own path and line."""
+    spec = SPEC.replace("{name: pool, type: gap}", "{name: pool, type: maxpool, kernel: 9}")
+    with pytest.raises(ArchcalcError) as info:
+        analyse(build(spec, aux=True))
+    assert info.value.layer == "aux/pool" and info.value.line == 10  # SPEC line 10

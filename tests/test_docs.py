@@ -45,3 +45,18 @@ def test_cli_docs_writes_then_checks(tmp_path, capsys):
     assert main(["docs", "--out", str(out), "--check"]) == 1
     err = capsys.readouterr().err
     assert str(out / "models.md") in err and err.count("\n") == 1
+
+
+def test_pair_sections_carry_hand_checked_figures():
+    """The templated prose states figures that hand arithmetic reproduces:
+    AlexNet's grouped conv2/4/5 weights 256·48·25 + 384·192·9 + 256·192·9 = 1,413,120;
+    GoogLeNet's 5×5 branches Σ c5r·c5 = 23,808 → ·25 = 595,200 weights (paper) and ·9 =
+    214,272 (torchvision's 3×3); ResNet-50 v1.5 − v1 = 3 · 77,070,336 MACs."""
+    text = render_models_md()
+    assert f"hold {256 * 48 * 25 + 384 * 192 * 9 + 256 * 192 * 9:,} weights" in text
+    c5 = [(16, 32), (32, 96), (16, 48), (24, 64), (24, 64), (32, 64), (32, 128), (32, 128),
+          (48, 128)]
+    total = sum(r * c for r, c in c5)
+    assert total == 23_808
+    assert f"hold {total * 25:,} weights" in text and f"hold {total * 9:,} weights" in text
+    assert f"+{3 * 77_070_336:,} (+6.0%)" in text

@@ -1,6 +1,7 @@
 """Side branches (``type: side``) and model options set from the CLI (``--option``)."""
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, strategies as st
 
 from archcalc.build import build_model
 from archcalc.cli import cli, main, parse_option
@@ -8,6 +9,7 @@ from archcalc.errors import ArchcalcError, SpecError
 from archcalc.model import SideNode
 from archcalc.report import analyse
 from archcalc.spec import parse_yaml
+from strategies import channels
 
 SPEC = """\
 name: side_demo
@@ -122,3 +124,31 @@ def test_shape_error_inside_a_side_branch_names_its_layer():
     with pytest.raises(ArchcalcError) as info:
         analyse(build(spec, aux=True))
     assert info.value.layer == "aux/pool" and info.value.line == 10  # SPEC line 10
+
+
+@given(c=channels, h=st.integers(3, 12), w=st.integers(3, 12), filters=channels,
+       kernel=st.integers(1, 3), units=st.integers(1, 5))
+def test_side_branch_never_changes_the_main_path(c, h, w, filters, kernel, units):
+    """Switching a side branch on adds exactly its own rows: every main-path row (shapes and
+    counts) is unchanged, and the totals grow by the side rows' sums."""
+    spec = f"""\
+input: [{c}, {h}, {w}]
+options: {{aux: false}}
+layers:
+  - {{name: conv, type: conv, filters: {filters}, kernel: {kernel}, activation: relu}}
+  - name: aux
+    type: side
+    when: $aux
+    layers:
+      - {{name: conv, type: conv, filters: 2, kernel: 1}}
+      - {{name: fc, type: dense, units: {units}}}
+  - {{name: pool, type: gap}}
+"""
+    off, on = analyse(build(spec)), analyse(build(spec, aux=True))
+    main = [r for r in on.layers if not r.name.startswith("aux/")]
+    side = [r for r in on.layers if r.name.startswith("aux/")]
+    assert main == list(off.layers)
+    assert len(side) == 2
+    for field in ("params", "macs", "flops", "activations"):
+        assert getattr(on.totals, field) == getattr(off.totals, field) + sum(
+            getattr(r, field) for r in side)

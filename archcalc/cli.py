@@ -1,7 +1,8 @@
 """The ``archcalc`` command: parse arguments, call the core, print.
 
 Exit status: 0 success; 2 bad input (spec, model name, option), with one line
-``archcalc: error: FILE:LINE: layer 'NAME': message`` on stderr and no traceback.
+``archcalc: error: FILE:LINE: layer 'NAME': message`` on stderr and no traceback;
+1 when ``archcalc docs --check`` finds a generated page stale.
 """
 from __future__ import annotations
 

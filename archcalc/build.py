@@ -4,6 +4,11 @@ This is the boundary where raw data becomes typed objects: top-level keys are ch
 blocks are expanded with their arguments (``$name`` expressions), ``when:`` conditions
 are applied, every layer is built through its declared attributes, and names become
 unique ``/``-joined paths.  Errors carry the file, the line and the layer.
+
+Structural items: ``type: concat`` (``branches:``, ``[]`` for the identity),
+``type: residual`` (``body:``, optional ``shortcut:`` and ``activation:``) and
+``type: side`` (``layers:`` that read the current tensor and feed nothing, named under
+the side item, e.g. GoogLeNet's ``aux1/fc1``; usually switched by ``when: $option``).
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from . import fields
 from .errors import ArchcalcError, SpecError, did_you_mean
 from .expr import substitute
 from .layers import REGISTRY
-from .model import ConcatNode, LayerNode, Model, ResidualNode
+from .model import ConcatNode, LayerNode, Model, ResidualNode, SideNode
 from .published import parse_published
 from .shapes import Shape
 
@@ -25,9 +30,10 @@ BLOCK_KEYS = ("params", "layers", "description")
 ITEM_KEYS = {
     "concat": ("type", "name", "when", "branches"),
     "residual": ("type", "name", "when", "body", "shortcut", "activation"),
+    "side": ("type", "name", "when", "layers"),
     "block": ("block", "name", "when", "args", "repeat", "first_args"),
 }
-STRUCTURAL = ("concat", "residual")
+STRUCTURAL = ("concat", "residual", "side")
 MAX_BLOCK_DEPTH = 16
 
 
@@ -35,6 +41,11 @@ def _line(mapping: Any, key: str | None = None) -> int | None:
     if key is not None and hasattr(mapping, "line_of"):
         return mapping.line_of(key)
     return getattr(mapping, "line", None)
+
+
+def _yaml(value: Any) -> str:
+    """A value as a spec (and --option) would write it: true/false, not True/False."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
 
 
 def parse_input(value: Any) -> Shape:
@@ -130,6 +141,19 @@ class _Builder:
             built = tuple(self.sequence(branch, prefix, env, f"b{j}_", depth, item)
                           for j, branch in enumerate(branches, 1))
             return ConcatNode(path, line, built)
+        if kind == "side":
+            # layers are named under the side branch (aux1/conv), and it needs a name
+            if "name" not in item:
+                raise self.fail("a side branch needs a 'name' (its layers are named under it)",
+                                item, layer=path)
+            if "layers" not in item:
+                raise self.fail("side needs 'layers': the layers that read the current tensor "
+                                "without feeding the next layer", item, layer=path)
+            layers = self.sequence(item["layers"], path + "/", env, "", depth, item)
+            if not layers:
+                raise self.fail("side branch has no layers (are all their 'when' false?)",
+                                item, "layers", layer=path)
+            return SideNode(path, line, layers)
         if "body" not in item:
             raise self.fail("residual needs 'body': the layers whose output is added to the "
                             "shortcut", item, layer=path)
@@ -225,6 +249,10 @@ def build_model(doc: Any, file: str | None = None, options: Mapping[str, Any] | 
             known = ", ".join(declared) or "none"
             raise SpecError(f"unknown option '{key}'{did_you_mean(key, declared)}; "
                             f"this model has: {known}", file=file)
+        default = declared[key]
+        if default is not None and type(value) is not type(default):
+            raise SpecError(f"option '{key}' takes a {type(default).__name__} like its default "
+                            f"{_yaml(default)}, got {_yaml(value)}", file=file, line=_line(declared, key))
         env[key] = value
 
     blocks = doc.get("blocks") or {}

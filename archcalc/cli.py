@@ -1,7 +1,8 @@
 """The ``archcalc`` command: parse arguments, call the core, print.
 
-Exit status: 0 success; 1 a check found disagreements (check); 2 bad input (spec, model name, option), with one line
-``archcalc: error: FILE:LINE: layer 'NAME': message`` on stderr and no traceback.
+Exit status: 0 success; 1 a check found an unexplained disagreement (``check``) or a
+generated page is stale (``docs --check``); 2 bad input (spec, model name, option), with
+one line ``archcalc: error: FILE:LINE: layer 'NAME': message`` on stderr and no traceback.
 """
 from __future__ import annotations
 
@@ -39,6 +40,22 @@ def input_shape(model, text):
     return Shape(dims)
 
 
+def parse_option(text: str) -> tuple[str, object]:
+    """'NAME=VALUE' → (name, value): true/false become booleans, integers ints,
+    anything else stays a string (the spec's expressions decide what it may be)."""
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not sep or not name or not raw:
+        raise ArchcalcError(f"--option must be NAME=VALUE (e.g. aux_logits=true), got {text!r}")
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return name, lowered == "true"
+    try:
+        return name, int(raw)
+    except ValueError:
+        return name, raw
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archcalc")
 def cli():
@@ -68,13 +85,15 @@ def list_models():
               help="batch size: scales connections, MACs, FLOPs and activations")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8", "float64"]),
               default=None, help="element type for bytes (default: the spec's, else float32)")
-def table(model, fmt, input_text, batch, dtype):
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable), e.g. aux_logits=true")
+def table(model, fmt, input_text, batch, dtype, option_texts):
     """Per-layer table of MODEL (a bundled name or a spec file)."""
     from .catalog import load
     from .formatters import FORMATTERS
     from .report import analyse
 
-    spec = load(model)
+    spec = load(model, options=dict(parse_option(t) for t in option_texts))
     report = analyse(spec, input_shape(spec, input_text), batch=batch, dtype=dtype)
     click.echo(FORMATTERS[fmt](report), nl=False)
 
@@ -116,6 +135,29 @@ def plot(model, output, input_text, batch):
     spec = load(model)
     plot_report(analyse(spec, input_shape(spec, input_text), batch=batch), Path(output))
     click.echo(f"wrote {output}")
+
+
+@cli.command()
+@click.option("--out", "out_dir", default="docs", show_default=True, metavar="DIR",
+              type=click.Path(file_okay=False), help="folder to write models.md into")
+@click.option("--check", is_flag=True, help="write nothing; exit 1 if the file is stale")
+def docs(out_dir, check):
+    """Generate DIR/models.md from the bundled specs (or check it is up to date)."""
+    from pathlib import Path
+
+    from .docgen import MODELS_MD, render_models_md
+
+    path = Path(out_dir) / MODELS_MD
+    text = render_models_md()
+    if check:
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current != text:
+            raise click.ClickException(f"{path} is stale; run `archcalc docs`")
+        click.echo(f"{path} is up to date")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from .errors import ArchcalcError, ShapeError
 from .layers import Counts
 from .layers.activation import ACTIVATION_FLOPS
 from .layers.dense import FullyConnected
-from .model import ConcatNode, LayerNode, Model, ResidualNode
+from .model import ConcatNode, LayerNode, Model, ResidualNode, SideNode
 from .shapes import Shape, is_known
 
 
@@ -55,6 +55,8 @@ class _Pass:
                     x = self.layer(node, x)
                 elif isinstance(node, ConcatNode):
                     x = self.concat(node, x)
+                elif isinstance(node, SideNode):
+                    self.run(node.layers, x)  # its rows count; its output feeds nothing
                 else:
                     x = self.residual(node, x)
             except ArchcalcError as err:

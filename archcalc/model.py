@@ -38,7 +38,20 @@ class ResidualNode:
     activation: str | None = None
 
 
-Node = Union[LayerNode, ConcatNode, ResidualNode]
+@dataclass(frozen=True)
+class SideNode:
+    """A side branch: ``layers`` read the current tensor, their output feeds nothing.
+
+    The tensor after the node is the tensor before it (GoogLeNet's auxiliary
+    classifiers, usually switched on by an option).  Its layers report rows like any
+    others; the side node itself adds no row.
+    """
+    path: str
+    line: int | None
+    layers: tuple
+
+
+Node = Union[LayerNode, ConcatNode, ResidualNode, SideNode]
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,8 @@ def _layer_nodes(nodes) -> Iterator[LayerNode]:
         elif isinstance(node, ConcatNode):
             for branch in node.branches:
                 yield from _layer_nodes(branch)
+        elif isinstance(node, SideNode):
+            yield from _layer_nodes(node.layers)
         else:
             yield from _layer_nodes(node.body)
             yield from _layer_nodes(node.shortcut)

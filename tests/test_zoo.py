@@ -1,0 +1,336 @@
+"""The model zoo against published figures and independent hand arithmetic.
+
+Expected values are torchvision's documented parameter counts, the papers' printed
+figures (within their printed precision, or a difference the spec's notes explain), or
+arithmetic written out here from the architecture tables — never the engine's output.
+"""
+import pytest
+
+from archcalc.catalog import bundled_names, load
+from archcalc.report import analyse
+
+ZOO = ("zfnet nin googlenet googlenet_torchvision resnet18 resnet34 resnet50 resnet101 "
+       "resnet152 resnet50_torchvision resnet101_torchvision resnet152_torchvision vgg11_bn "
+       "vgg13_bn vgg16_bn vgg19_bn mobilenet_v1 mobilenet_v2 squeezenet1_0 squeezenet1_1 "
+       "densenet121 lenet5_relu").split()
+
+#: torchvision's documented parameter counts (weights page of each model)
+TORCHVISION_PARAMS = {
+    "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
+    "resnet101": 44_549_160, "resnet152": 60_192_808,
+    "resnet50_torchvision": 25_557_032, "resnet101_torchvision": 44_549_160,
+    "resnet152_torchvision": 60_192_808,
+    "vgg11_bn": 132_868_840, "vgg13_bn": 133_053_736, "vgg16_bn": 138_365_992,
+    "vgg19_bn": 143_678_248, "googlenet_torchvision": 6_624_904, "mobilenet_v2": 3_504_872,
+    "squeezenet1_0": 1_248_424, "squeezenet1_1": 1_235_496, "densenet121": 7_978_856,
+}
+
+
+def report(name, **options):
+    return analyse(load(name, options=options or None))
+
+
+def rows(rep, prefix):
+    return [r for r in rep.layers if r.name.startswith(prefix)]
+
+
+def test_every_zoo_model_is_bundled_with_source_and_notes():
+    """Each zoo spec ships, names its source and explains itself in notes."""
+    for name in ZOO:
+        assert name in bundled_names()
+        model = load(name)
+        assert model.source and model.notes, name
+        out = analyse(model).layers[-1].out_shape
+        assert out.numel == (10 if name.startswith("lenet") else 1000), name
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION_PARAMS))
+def test_params_match_torchvision_documentation(name):
+    """Parameter totals equal torchvision's documented counts."""
+    assert report(name).totals.params == TORCHVISION_PARAMS[name]
+
+
+# ---------------------------------------------------------------- ResNet
+STAGES = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
+          152: (3, 8, 36, 3)}
+
+
+def resnet_by_hand(depth, v15=False):
+    """(params, MACs) of a ResNet from Table 1, written out independently of the engine:
+    stem 7×7/2 to 112², pool to 56², four stages at 56, 28, 14, 7, BN 2 params per channel."""
+    bottleneck = depth >= 50
+    params = 3 * 64 * 49 + 2 * 64
+    macs = 3 * 64 * 49 * 112 * 112
+    cin, size = 64, 56
+    for stage, n in enumerate(STAGES[depth]):
+        planes = 64 * 2 ** stage
+        cout = planes * 4 if bottleneck else planes
+        for i in range(n):
+            down = i == 0 and stage > 0
+            hin, hout = size * (2 if down else 1), size
+            if bottleneck:
+                # conv1 runs at the input size unless it carries the stride (v1)
+                h1 = hout if (down and not v15) else hin
+                params += cin * planes + planes * planes * 9 + planes * cout + 2 * (2 * planes + cout)
+                macs += cin * planes * h1 * h1 + planes * planes * 9 * hout ** 2 + planes * cout * hout ** 2
+            else:
+                params += cin * planes * 9 + planes * planes * 9 + 2 * 2 * planes
+                macs += (cin * planes * 9 + planes * planes * 9) * hout ** 2
+            if i == 0 and cin != cout or down:
+                params += cin * cout + 2 * cout
+                macs += cin * cout * hout ** 2
+            cin = cout
+        size //= 2
+    params += cin * 1000 + 1000
+    macs += cin * 1000
+    return params, macs
+
+
+@pytest.mark.parametrize("depth", sorted(STAGES))
+def test_resnet_params_and_macs_match_hand_arithmetic(depth):
+    """Paper (v1) ResNets: params and MACs equal the Table 1 arithmetic above."""
+    totals = report(f"resnet{depth}").totals
+    assert (totals.params, totals.macs) == resnet_by_hand(depth)
+
+
+@pytest.mark.parametrize("depth", [50, 101, 152])
+def test_resnet_v15_same_params_more_macs(depth):
+    """v1.5 moves the stride from the first 1×1 to the 3×3: params unchanged, and the three
+    downsampling blocks' first 1×1 runs at full size: in·planes·(H² − (H/2)²) each,
+    256·128·(56² − 28²) = 512·256·(28² − 14²) = 1024·512·(14² − 7²) = 77,070,336."""
+    v1, v15 = report(f"resnet{depth}").totals, report(f"resnet{depth}_torchvision").totals
+    assert v15.params == v1.params
+    assert v15.macs == resnet_by_hand(depth, v15=True)[1]
+    assert 256 * 128 * (56 ** 2 - 28 ** 2) == 77_070_336
+    assert v15.macs - v1.macs == 3 * 77_070_336
+
+
+@pytest.mark.parametrize("depth, published", [(18, 1.8), (34, 3.6), (50, 3.8), (101, 7.6),
+                                              (152, 11.3)])
+def test_resnet_macs_match_paper_flops_table(depth, published):
+    """Table 1's "FLOPs" (really multiply-adds) are within 0.1×10^9 of the v1 MACs; they
+    are not all rounded to nearest (34: 3.66 printed 3.6; 50: 3.86 printed 3.8), which
+    the specs' notes document.  v1.5 is further off for ResNet-50 (4.09 vs 3.8)."""
+    macs = report(f"resnet{depth}").totals.macs
+    assert abs(macs - published * 10 ** 9) < 0.1 * 10 ** 9
+    if depth == 50:
+        assert report("resnet50_torchvision").totals.macs > 4.0 * 10 ** 9
+
+
+def test_resnet_names_follow_torchvision():
+    """Rows are findable in torchvision's module tree (layer2.0.downsample.0 → layer2/0/...)."""
+    names = {r.name for r in report("resnet50").layers}
+    assert {"conv1", "layer1/0/conv1", "layer2/0/downsample.0", "layer4/2/bn3", "fc"} <= names
+    assert "layer2/1/downsample.0" not in names
+
+
+# ---------------------------------------------------------------- VGG with batch norm
+VGG_CONVS = {11: [64, 128, 256, 256, 512, 512, 512, 512],
+             13: [64, 64, 128, 128, 256, 256, 512, 512, 512, 512],
+             16: [64, 64, 128, 128, 256, 256, 256] + [512] * 6,
+             19: [64, 64, 128, 128] + [256] * 4 + [512] * 8}
+
+
+@pytest.mark.parametrize("depth", sorted(VGG_CONVS))
+def test_vgg_bn_adds_two_params_per_channel_and_no_macs(depth):
+    """vggN_bn = vggN (paper, biases kept) + 2 params (γ, β) per conv channel; same MACs."""
+    plain, bn = report(f"vgg{depth}").totals, report(f"vgg{depth}_bn").totals
+    assert bn.params - plain.params == 2 * sum(VGG_CONVS[depth])
+    assert bn.macs == plain.macs
+
+
+# ---------------------------------------------------------------- GoogLeNet
+TABLE1 = {  # name: (in, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj, size)
+    "3a": (192, 64, 96, 128, 16, 32, 32, 28), "3b": (256, 128, 128, 192, 32, 96, 64, 28),
+    "4a": (480, 192, 96, 208, 16, 48, 64, 14), "4b": (512, 160, 112, 224, 24, 64, 64, 14),
+    "4c": (512, 128, 128, 256, 24, 64, 64, 14), "4d": (512, 112, 144, 288, 32, 64, 64, 14),
+    "4e": (528, 256, 160, 320, 32, 128, 128, 14), "5a": (832, 256, 160, 320, 32, 128, 128, 7),
+    "5b": (832, 384, 192, 384, 48, 128, 128, 7)}
+#: Table 1's printed params (K) and ops (M) of each Inception row
+PRINTED = {"3a": (159, 128), "3b": (380, 304), "4a": (364, 73), "4b": (437, 88),
+           "4c": (463, 100), "4d": (580, 119), "4e": (840, 170), "5a": (1072, 54),
+           "5b": (1388, 71)}
+
+
+def inception_weights(cin, c1, c3r, c3, c5r, c5, proj, paper=True):
+    k5 = 25 if paper else 9  # torchvision's "5×5" branch is 3×3
+    return cin * c1 + cin * c3r + c3r * 9 * c3 + cin * c5r + c5r * k5 * c5 + cin * proj
+
+
+@pytest.mark.parametrize("row", sorted(TABLE1))
+def test_googlenet_inception_rows(row):
+    """Each Inception module: weights (params minus one bias per filter) and MACs equal the
+    hand formula; MACs are within 1M of Table 1's ops (some rows rounded, (4a) truncated)
+    except (5a) (51M vs 54M), and params within 1K of its K (= 1024) column for (3a), (3b),
+    (4b) only — the differences listed in the spec's notes."""
+    cin, *filters, size = TABLE1[row]
+    weights = inception_weights(cin, *filters)
+    convs = [r for r in rows(report("googlenet"), f"inception_{row}/") if r.type.startswith("conv")]
+    biases = sum(r.out_shape.channels for r in convs)
+    assert sum(r.params for r in convs) - biases == weights
+    assert sum(r.macs for r in convs) == weights * size * size
+    printed_k, printed_m = PRINTED[row]
+    assert (abs(weights * size * size / 10 ** 6 - printed_m) < 1) == (row != "5a")
+    assert (abs(weights / 1024 - printed_k) <= 1) == (row in ("3a", "3b", "4b"))
+
+
+def test_googlenet_stem_and_classifier_rows():
+    """conv2 (1×1 64 + 3×3 192 at 56²): 114,688 weights = 112K, 359.7M ops (printed 360M);
+    the classifier 1024·1000 weights = 1000K, 1M ops; conv1's printed 2.7K/34M do not fit
+    7·7·3·64 = 9,408 weights on 112²."""
+    rep = report("googlenet")
+    by = {r.name: r for r in rep.layers}
+    conv2 = by["conv2_3x3_reduce"].macs + by["conv2_3x3"].macs
+    assert conv2 == (64 * 64 + 64 * 9 * 192) * 56 * 56 and round(conv2 / 1e6) == 360
+    assert (64 * 64 + 64 * 9 * 192) / 1024 == 112
+    assert by["loss3_classifier"].params - 1000 == 1024 * 1000
+    assert by["conv1_7x7_s2"].macs == 9408 * 112 * 112
+    assert [by[n].out_shape.spatial for n in ("pool1_3x3_s2", "pool2_3x3_s2", "pool3_3x3_s2",
+                                              "pool4_3x3_s2")] == [(56, 56), (28, 28), (14, 14), (7, 7)]
+
+
+def test_googlenet_total_matches_paper_text():
+    """Section 5's "1.5 billion multiply-adds" (printed truncated: the MACs lie in
+    [1.5, 1.6)×10^9) and Table 1's rows summing to ≈6.8M params (the exact count with
+    biases lies in [6.8, 7.1)×10^6, the K column's rounding differences included)."""
+    totals = report("googlenet").totals
+    assert 1.5e9 <= totals.macs < 1.6e9
+    assert 6.8e6 <= totals.params < 7.1e6
+
+
+def test_googlenet_aux_heads_are_optional_and_add_the_section_5_heads():
+    """Off by default; on, two heads of 1×1 conv (128) + fc 1024 + fc 1000 on 4×4 maps:
+    (512 + 528)·128 + 2·128 + 2·(2048·1024 + 1024 + 1024·1000 + 1000) = 6,379,728 params."""
+    off, on = report("googlenet").totals, report("googlenet", aux_logits=True).totals
+    hand = (512 + 528) * 128 + 2 * 128 + 2 * (2048 * 1024 + 1024 + 1024 * 1000 + 1000)
+    assert hand == 6_379_728 and on.params - off.params == hand
+    tv_off = report("googlenet_torchvision").totals
+    tv_on = report("googlenet_torchvision", aux_logits=True).totals
+    # torchvision: conv without bias + BN (2·128), otherwise the same heads
+    assert tv_on.params - tv_off.params == hand + 2 * 128
+
+
+def test_googlenet_torchvision_differs_by_its_3x3_branch_and_batch_norm():
+    """torchvision minus paper params: the 3×3 "5×5" branch saves c5r·c5·16 weights per
+    module; conv biases are dropped and BN adds 2 per filter (a net +1 per filter)."""
+    paper, tv = report("googlenet").totals, report("googlenet_torchvision").totals
+    saved = sum(f[4] * f[5] * 16 for f in TABLE1.values())
+    filters = 64 + 64 + 192 + sum(sum(f[1:7]) for f in TABLE1.values())
+    assert tv.params == paper.params - saved + filters
+
+
+# ---------------------------------------------------------------- MobileNets
+V1_ROWS = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1),
+           (256, 512, 2)] + [(512, 512, 1)] * 5 + [(512, 1024, 2), (1024, 1024, 1)]
+
+
+def test_mobilenet_v1_matches_paper_table():
+    """Table 1 by hand: 4,210,088 weights (+ classifier biases) ≈ 4.2M, 568,740,352 MACs ≈
+    569M (Table 2); batch norm adds 2 per channel."""
+    weights, macs, size = 3 * 32 * 9, 3 * 32 * 9 * 112 ** 2, 112
+    bn = 32
+    for cin, cout, stride in V1_ROWS:
+        size //= stride
+        weights += cin * 9 + cin * cout
+        macs += (cin * 9 + cin * cout) * size ** 2
+        bn += cin + cout
+    weights += 1024 * 1000 + 1000
+    macs += 1024 * 1000
+    totals = report("mobilenet_v1").totals
+    assert totals.macs == macs and round(macs / 1e6) == 569
+    assert totals.params == weights + 2 * bn and round(weights / 1e6, 1) == 4.2
+
+
+def test_mobilenet_v2_matches_paper():
+    """300M multiply-adds (the paper.s ImageNet table): 300,774,272 MACs within 1%; 3.4M params: the count
+    without batch norm's γ, β, truncated (torchvision's 3,504,872 includes them)."""
+    rep = report("mobilenet_v2")
+    assert abs(rep.totals.macs - 300e6) < 3e6
+    bn = sum(r.params for r in rep.layers if r.type == "batchnorm")
+    assert 3.4e6 <= rep.totals.params - bn < 3.5e6
+    depthwise = [r for r in rep.layers if r.name.endswith("/1.0")]
+    assert depthwise and all(r.params == r.out_shape.channels * 9 for r in depthwise)
+    assert sum(1 for r in rep.layers if r.type == "add") == 10  # 1+2+3+2+2+0 residual adds
+
+
+# ---------------------------------------------------------------- the rest
+def test_zfnet_sizes_and_params_by_hand():
+    """Figure 3: 224 → 110 → 55 → 26 → 13 → 13 → 13 → 6; params by hand."""
+    rep = report("zfnet")
+    sizes = [r.out_shape.spatial[0] for r in rep.layers if r.name in
+             ("conv1", "pool1", "conv2", "pool2", "conv3", "conv5", "pool5")]
+    assert sizes == [110, 55, 26, 13, 13, 13, 6]
+    hand = (96 * 3 * 49 + 96 + 256 * 96 * 25 + 256 + 384 * 256 * 9 + 384 + 384 * 384 * 9 + 384
+            + 256 * 384 * 9 + 256 + 256 * 36 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 1000 + 1000)
+    assert rep.totals.params == hand
+
+
+def test_nin_params_by_hand():
+    """Four mlpconv blocks (conv + two 1×1 cccp), 1000-map output, 6×6 average pool."""
+    rep = report("nin")
+    hand = (96 * 3 * 121 + 96 + 2 * (96 * 96 + 96) + 256 * 96 * 25 + 256 + 2 * (256 * 256 + 256)
+            + 384 * 256 * 9 + 384 + 2 * (384 * 384 + 384) + 1024 * 384 * 9 + 1024 + 1024 * 1024
+            + 1024 + 1000 * 1024 + 1000)
+    assert rep.totals.params == hand
+    assert [r.out_shape.spatial for r in rep.layers if r.name.startswith("pool")] == [
+        (27, 27), (13, 13), (6, 6), (1, 1)]
+
+
+def test_lenet5_relu_params_by_hand():
+    """156 + 2,416 (full C3: 16·6·25 + 16) + 48,120 + 10,164 + 850 = 61,706."""
+    assert report("lenet5_relu").totals.params == 156 + 2416 + 48120 + 10164 + 850 == 61706
+
+
+def test_densenet121_channels_grow_by_32_per_layer():
+    """Block outputs: 64 + 6·32 = 256, 128 + 12·32 = 512, 256 + 24·32 = 1024, 512 + 16·32 = 1024."""
+    rep = report("densenet121")
+    by = {r.name: r for r in rep.layers}
+    assert [by[f"features.denseblock{b}/{n - 1}/cat"].out_shape.channels
+            for b, n in ((1, 6), (2, 12), (3, 24), (4, 16))] == [256, 512, 1024, 1024]
+
+
+def test_squeezenet_fire_concatenates_its_expansions():
+    """fire2 of SqueezeNet 1.0 at 54×54: 16 squeeze maps, 64 + 64 expanded; 1.1 needs about
+    2.4× fewer MACs (the authors' claim) than 1.0."""
+    rep = report("squeezenet1_0")
+    cat = next(r for r in rep.layers if r.name == "features.3/cat")
+    assert cat.out_shape.dims == (128, 54, 54)
+    ratio = rep.totals.macs / report("squeezenet1_1").totals.macs
+    assert 2.3 < ratio < 2.5
+
+
+#: Table 1 of the GoogLeNet paper: output size after each row (channels, side)
+TABLE1_SIZES = [(64, 112), (64, 56), (192, 56), (192, 28), (256, 28), (480, 28), (480, 14),
+                (512, 14), (512, 14), (512, 14), (528, 14), (832, 14), (832, 7), (832, 7),
+                (1024, 7), (1024, 1)]
+
+
+@pytest.mark.parametrize("name, picks", [
+    ("googlenet", ["conv1_7x7_s2", "pool1_3x3_s2", "conv2_3x3", "pool2_3x3_s2"]
+     + [f"inception_{m}/output" for m in ("3a", "3b")] + ["pool3_3x3_s2"]
+     + [f"inception_{m}/output" for m in ("4a", "4b", "4c", "4d", "4e")] + ["pool4_3x3_s2"]
+     + [f"inception_{m}/output" for m in ("5a", "5b")] + ["pool5_7x7_s1"]),
+    ("googlenet_torchvision", ["conv1/relu", "maxpool1", "conv3/relu", "maxpool2"]
+     + [f"inception{m}/cat" for m in ("3a", "3b")] + ["maxpool3"]
+     + [f"inception{m}/cat" for m in ("4a", "4b", "4c", "4d", "4e")] + ["maxpool4"]
+     + [f"inception{m}/cat" for m in ("5a", "5b")] + ["avgpool"]),
+])
+def test_googlenet_output_sizes_follow_table1(name, picks):
+    """Both GoogLeNets produce Table 1's output size after every row."""
+    by = {r.name: r for r in report(name).layers}
+    assert [(by[p].out_shape.channels, by[p].out_shape.spatial[0]) for p in picks] == TABLE1_SIZES
+
+
+def test_squeezenet_paper_sizes_are_those_of_a_227_input():
+    """(227 − 7) // 2 + 1 = 111, then ceil-mode pools 55, 27, 13: the paper's Table 1 sizes;
+    torchvision's 224 gives 109, 54, 27, 13 with the same params."""
+    from archcalc.shapes import Shape
+
+    def sizes(shape=None):
+        rep = analyse(load("squeezenet1_0"), shape)
+        return [r.out_shape.spatial[0] for r in rep.layers
+                if r.name in ("features.0", "features.2", "features.6", "features.11")], rep
+    at227, rep227 = sizes(Shape((3, 227, 227)))
+    at224, rep224 = sizes()
+    assert at227 == [111, 55, 27, 13] and at224 == [109, 54, 27, 13]
+    assert rep227.totals.params == rep224.totals.params

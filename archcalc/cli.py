@@ -50,20 +50,29 @@ def list_models():
 
 @cli.command()
 @click.argument("model")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv", "json"]),
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv", "json", "latex"]),
               default="text", show_default=True, help="output format")
 @click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="batch size: scales connections, MACs, FLOPs and activations")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8", "float64"]),
               default=None, help="element type for bytes (default: the spec's, else float32)")
-def table(model, fmt, input_text, batch, dtype):
+@click.option("--convention", default="archcalc", show_default=True,
+              type=click.Choice(["archcalc", "torchinfo", "fvcore", "thop", "ptflops",
+                                 "flopcounter", "netscope"]),
+              help="count MACs/FLOPs (and memory) as that tool does (docs/conventions-compared.md)")
+@click.option("--columns", "columns_text", metavar="A,B,...",
+              help="columns to show, by JSON name (also comparisons, additions, "
+                   "multiplications, divisions, exponentials)")
+def table(model, fmt, input_text, batch, dtype, convention, columns_text):
     """Per-layer table of MODEL (a bundled name or a spec file)."""
     from .catalog import load
-    from .formatters import FORMATTERS
+    from .conventions import apply
+    from .formatters import FORMATTERS, parse_columns
     from .report import analyse
     from .shapes import Shape
 
+    columns = parse_columns(columns_text) if columns_text is not None else None
     spec = load(model)
     shape = None
     if input_text:
@@ -71,8 +80,8 @@ def table(model, fmt, input_text, batch, dtype):
         if len(dims) == 2:
             dims = (spec.input_shape.channels,) + dims
         shape = Shape(dims)
-    report = analyse(spec, shape, batch=batch, dtype=dtype)
-    click.echo(FORMATTERS[fmt](report), nl=False)
+    report = apply(analyse(spec, shape, batch=batch, dtype=dtype), convention)
+    click.echo(FORMATTERS[fmt](report, columns), nl=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from .errors import ArchcalcError, SpecError, did_you_mean
 from .expr import substitute
 from .layers import REGISTRY
 from .model import ConcatNode, LayerNode, Model, ResidualNode
+from .published import parse_published
 from .shapes import Shape
 
 DTYPES = ("float32", "float16", "bfloat16", "int8", "float64")
@@ -245,4 +246,15 @@ def build_model(doc: Any, file: str | None = None, options: Mapping[str, Any] | 
     nodes = builder.sequence(doc["layers"], "", env, where=doc)
     if not nodes:
         raise fail("the model has no layers", "layers")
-    return Model(name=name, input_shape=input_shape, nodes=nodes, dtype=dtype, file=file, **texts)
+    try:
+        published = parse_published(doc.get("published"), lambda key: _line(doc, key))
+    except SpecError as err:
+        raise err.at(file=file) from None
+    unknown = [p for p in published if p.layer and p.layer not in builder.names
+               and not any(n.startswith(p.layer + "/") for n in builder.names)]
+    if unknown:
+        raise SpecError(f"published entry names layer '{unknown[0].layer}', which the model does "
+                        f"not have{did_you_mean(unknown[0].layer, builder.names)}",
+                        file=file, line=unknown[0].line)
+    return Model(name=name, input_shape=input_shape, nodes=nodes, dtype=dtype, file=file,
+                 published=published, **texts)

@@ -1,6 +1,6 @@
 """The ``archcalc`` command: parse arguments, call the core, print.
 
-Exit status: 0 success; 2 bad input (spec, model name, option), with one line
+Exit status: 0 success; 1 a check found disagreements (check); 2 bad input (spec, model name, option), with one line
 ``archcalc: error: FILE:LINE: layer 'NAME': message`` on stderr and no traceback.
 """
 from __future__ import annotations
@@ -11,13 +11,12 @@ import click
 
 from .errors import ArchcalcError
 
+EXIT_DISAGREE = 1
 EXIT_BAD_INPUT = 2
 
 
 def parse_input_shape(text: str):
     """'C,H,W' (or 'H,W', keeping the model's channels) → a tuple of positive ints."""
-    from .build import parse_input  # noqa: F401  (same validation as specs)
-
     parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",")]
     try:
         dims = tuple(int(p) for p in parts)
@@ -26,6 +25,18 @@ def parse_input_shape(text: str):
     if len(dims) not in (2, 3) or any(d < 1 for d in dims):
         raise ArchcalcError(f"--input must be C,H,W (or H,W) of positive integers, got {text!r}")
     return dims
+
+
+def input_shape(model, text):
+    """The --input option as a Shape (None when absent); 'H,W' keeps the model's channels."""
+    if not text:
+        return None
+    from .shapes import Shape
+
+    dims = parse_input_shape(text)
+    if len(dims) == 2:
+        dims = (model.input_shape.channels,) + dims
+    return Shape(dims)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,24 +81,58 @@ def table(model, fmt, input_text, batch, dtype, convention, columns_text):
     from .conventions import apply
     from .formatters import FORMATTERS, parse_columns
     from .report import analyse
-    from .shapes import Shape
 
     columns = parse_columns(columns_text) if columns_text is not None else None
     spec = load(model)
-    shape = None
-    if input_text:
-        dims = parse_input_shape(input_text)
-        if len(dims) == 2:
-            dims = (spec.input_shape.channels,) + dims
-        shape = Shape(dims)
-    report = apply(analyse(spec, shape, batch=batch, dtype=dtype), convention)
+    report = apply(analyse(spec, input_shape(spec, input_text), batch=batch, dtype=dtype),
+                   convention)
     click.echo(FORMATTERS[fmt](report, columns), nl=False)
+
+
+@cli.command()
+@click.argument("models", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="output format")
+def check(models, fmt):
+    """Published figures vs exact ones, for MODELS (default: every bundled model).
+
+    Exit 0 when every disagreement is a known erratum marked in the spec, 1 otherwise.
+    """
+    from .catalog import bundled_names, load
+    from .check import check_model
+    from .render_check import format_check_json, format_check_markdown, format_check_text
+
+    verdicts = tuple(v for name in (models or bundled_names()) for v in check_model(load(name)))
+    render = {"text": format_check_text, "markdown": format_check_markdown, "json": format_check_json}
+    click.echo(render[fmt](verdicts), nl=False)
+    if not all(v.ok for v in verdicts):
+        raise click.exceptions.Exit(EXIT_DISAGREE)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="file to write: .png or .svg")
+@click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="batch size")
+def plot(model, output, input_text, batch):
+    """Per-layer params, MACs and activation memory of MODEL on log scales."""
+    from pathlib import Path
+
+    from .catalog import load
+    from .plot import plot_report
+    from .report import analyse
+
+    spec = load(model)
+    plot_report(analyse(spec, input_shape(spec, input_text), batch=batch), Path(output))
+    click.echo(f"wrote {output}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and turns every user error into one line and exit 2."""
     try:
-        cli.main(args=argv, prog_name="archcalc", standalone_mode=False)
+        # Without standalone mode click returns a command's ctx.exit() status instead of exiting.
+        status = cli.main(args=argv, prog_name="archcalc", standalone_mode=False)
     except ArchcalcError as err:
         click.echo(f"archcalc: error: {err.render()}", err=True)
         return EXIT_BAD_INPUT
@@ -104,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `archcalc table vgg19 | head`
         sys.stderr.close()
         return 0
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -100,16 +100,18 @@ class _Pass:
         return body
 
 
-def propagate(model: Model, input_shape: Shape | None = None) -> tuple[Row, ...]:
+def propagate(model: Model, input_shape: Shape | None = None,
+              fixed_head: bool = True) -> tuple[Row, ...]:
     """Per-sample rows for ``model`` on ``input_shape`` (default: its declared input).
 
     Fully connected layers keep the input size their weights were made for: with a
     different input they are pinned to the features seen at the declared input, so a
-    mismatch is an error, not a silently resized weight matrix.
+    mismatch is an error, not a silently resized weight matrix.  ``fixed_head=False``
+    lets them follow the input instead (to ask what a paper's other input size implies).
     """
     declared = model.input_shape
     pins = None
-    if input_shape is not None and input_shape != declared:
+    if fixed_head and input_shape is not None and input_shape != declared:
         first = _Pass(model, None)
         first.run(model.nodes, declared)
         pins = first.features

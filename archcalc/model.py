@@ -51,6 +51,7 @@ class Model:
     source: str = ""
     notes: str = ""
     file: str | None = None
+    published: tuple = ()
 
     def layer_nodes(self) -> Iterator[LayerNode]:
         """Every LayerNode, depth first, in execution order."""

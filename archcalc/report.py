@@ -64,7 +64,7 @@ class Report:
 
 
 def analyse(model: Model, input_shape: Shape | None = None, batch: int = 1,
-            dtype: str | None = None) -> Report:
+            dtype: str | None = None, fixed_head: bool = True) -> Report:
     """Run the engine and scale its per-sample rows by ``batch`` and ``dtype``.
 
     Batch multiplies connections, MACs, FLOPs, activations and their bytes; params do not
@@ -77,7 +77,7 @@ def analyse(model: Model, input_shape: Shape | None = None, batch: int = 1,
         raise ArchcalcError(f"unknown dtype '{dtype}'; choose from {', '.join(DTYPE_BYTES)}")
     size = DTYPE_BYTES[dtype]
     rows = []
-    for row in propagate(model, input_shape):
+    for row in propagate(model, input_shape, fixed_head):
         c = row.counts
         rows.append(LayerReport(
             name=row.name, type=row.type, in_shape=row.in_shape, out_shape=c.out_shape,

@@ -231,7 +231,10 @@ def netscope(v: Layerish) -> Figures:
     element, add 1, exp 1, div 2, param 2 (α, β); ReLU and Dropout: comp 1 per element;
     Softmax: exp, add and div, 1 each per element; Eltwise SUM (residual add): add 1 per
     element; Concat, Flatten: nothing.  Every layer's activation memory is its output
-    (Caffe's in-place ReLU and Dropout included), so a folded activation adds its own.
+    (Caffe's in-place ReLU and Dropout included), so a folded activation adds its own;
+    Netscope's data layer also counts the input, which is not a row here.  TanH, Sigmoid
+    and adaptive pools have no rule in Netscope: no work (adaptive pools: their taps as
+    AVE adds), only their output memory.
     (A later revision, a5f7aa4, divides by ``group``, adds the bias and counts 2n − 1 per
     output; not followed here.)  flops = 2·macc + comp + add + div + exp (derived).
     """

@@ -32,6 +32,10 @@ Figures the tools printed for torchvision's models, which `archcalc table MODEL
   adaptive average pool before the classifier (torchvision's is an identity at 224),
   so ptflops' 1-per-input count of it (25,088) is missing here; it does not change the
   rounded figures.
+- thop, torch.utils.flop_counter and Netscope: no printed figure for these models was
+  found to check against; their tests are hand arithmetic from the rules below.
+  Netscope's Caffe AlexNet (`alexnet` here) comes to 1.14 G macc because its
+  convolution rule ignores `group`.
 """
 
 

@@ -78,7 +78,7 @@ def list_models():
 
 @cli.command()
 @click.argument("model")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv", "json"]),
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv", "json", "latex"]),
               default="text", show_default=True, help="output format")
 @click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
@@ -87,15 +87,25 @@ def list_models():
               default=None, help="element type for bytes (default: the spec's, else float32)")
 @click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
               help="set a model option declared in the spec (repeatable), e.g. aux_logits=true")
-def table(model, fmt, input_text, batch, dtype, option_texts):
+@click.option("--convention", default="archcalc", show_default=True,
+              type=click.Choice(["archcalc", "torchinfo", "fvcore", "thop", "ptflops",
+                                 "flopcounter", "netscope"]),
+              help="count MACs/FLOPs (and memory) as that tool does (docs/conventions-compared.md)")
+@click.option("--columns", "columns_text", metavar="A,B,...",
+              help="columns to show, by JSON name (also comparisons, additions, "
+                   "multiplications, divisions, exponentials)")
+def table(model, fmt, input_text, batch, dtype, option_texts, convention, columns_text):
     """Per-layer table of MODEL (a bundled name or a spec file)."""
     from .catalog import load
-    from .formatters import FORMATTERS
+    from .conventions import apply
+    from .formatters import FORMATTERS, parse_columns
     from .report import analyse
 
+    columns = parse_columns(columns_text) if columns_text is not None else None
     spec = load(model, options=dict(parse_option(t) for t in option_texts))
-    report = analyse(spec, input_shape(spec, input_text), batch=batch, dtype=dtype)
-    click.echo(FORMATTERS[fmt](report), nl=False)
+    report = apply(analyse(spec, input_shape(spec, input_text), batch=batch, dtype=dtype),
+                   convention)
+    click.echo(FORMATTERS[fmt](report, columns), nl=False)
 
 
 @cli.command()

@@ -23,6 +23,9 @@ class Row:
     in_shape: Shape
     counts: Counts
     line: int | None = None
+    #: the Layer behind the row (None for concat and residual-add rows), for other
+    #: counting conventions (archcalc.conventions) that need its attributes
+    layer: object = None
 
 
 def same_size(a, b) -> bool:
@@ -70,7 +73,7 @@ class _Pass:
         if isinstance(layer, FullyConnected):
             self.features[node.path] = x.numel
         counts = layer.counts(x)
-        self.rows.append(Row(node.path, layer.label, x, counts, node.line))
+        self.rows.append(Row(node.path, layer.label, x, counts, node.line, layer))
         return counts.out_shape
 
     def concat(self, node: ConcatNode, x: Shape) -> Shape:

@@ -1,7 +1,7 @@
 """The analysis of a model as immutable values: a row per layer, totals derived from rows."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from .engine import propagate
@@ -30,6 +30,8 @@ class LayerReport:
     flops: int
     activations: int
     activation_bytes: int
+    #: the Layer object (None for concat and add rows); not part of JSON or equality
+    layer: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class Report:
     batch: int
     dtype: str
     layers: tuple
+    #: the counting convention of macs/flops/... (archcalc.conventions); "archcalc" = ours
+    convention: str = "archcalc"
+    #: per-row operation split (archcalc.work.Work) when a convention defines its own
+    work: tuple | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def totals(self) -> Totals:
@@ -77,6 +83,6 @@ def analyse(model: Model, input_shape: Shape | None = None, batch: int = 1,
             name=row.name, type=row.type, in_shape=row.in_shape, out_shape=c.out_shape,
             params=c.params, connections=batch * c.connections, macs=batch * c.macs,
             flops=batch * c.flops, activations=batch * c.activations,
-            activation_bytes=batch * c.activations * size,
+            activation_bytes=batch * c.activations * size, layer=row.layer,
         ))
     return Report(model.name, input_shape or model.input_shape, batch, dtype, tuple(rows))

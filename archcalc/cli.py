@@ -149,25 +149,28 @@ def plot(model, output, input_text, batch):
 
 @cli.command()
 @click.option("--out", "out_dir", default="docs", show_default=True, metavar="DIR",
-              type=click.Path(file_okay=False), help="folder to write models.md into")
-@click.option("--check", is_flag=True, help="write nothing; exit 1 if the file is stale")
+              type=click.Path(file_okay=False), help="folder to write the pages into")
+@click.option("--check", is_flag=True, help="write nothing; exit 1 naming every stale page")
 def docs(out_dir, check):
-    """Generate DIR/models.md from the bundled specs (or check it is up to date)."""
+    """Generate every figure-bearing page in DIR from the bundled specs (or check them)."""
     from pathlib import Path
 
-    from .docgen import MODELS_MD, render_models_md
+    from .docsite import pages
 
-    path = Path(out_dir) / MODELS_MD
-    text = render_models_md()
+    root = Path(out_dir)
+    generated = pages()
     if check:
-        current = path.read_text(encoding="utf-8") if path.is_file() else None
-        if current != text:
-            raise click.ClickException(f"{path} is stale; run `archcalc docs`")
-        click.echo(f"{path} is up to date")
+        stale = [rel for rel, text in generated.items()
+                 if not (root / rel).is_file() or (root / rel).read_text(encoding="utf-8") != text]
+        if stale:
+            raise click.ClickException(f"stale: {', '.join(stale)}; run `archcalc docs`")
+        click.echo(f"{len(generated)} pages in {root} are up to date")
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {path}")
+    for rel, text in generated.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {len(generated)} pages in {root}")
 
 
 def main(argv: list[str] | None = None) -> int:

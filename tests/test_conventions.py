@@ -207,5 +207,4 @@ def test_cli_unknown_convention(capsys):
 def test_conventions_doc_is_fresh():
     """docs/conventions-compared.md equals archcalc.docgen_conventions.render()."""
     text = (ROOT / "docs" / "conventions-compared.md").read_text(encoding="utf-8")
-    assert text == render(), ("docs/conventions-compared.md is stale: run "
-                              "`python -m archcalc.docgen_conventions > docs/conventions-compared.md`")
+    assert text == render(), "docs/conventions-compared.md is stale: run `archcalc docs`"

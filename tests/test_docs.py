@@ -28,3 +28,13 @@ def test_json_doc_sample_is_fresh():
     assert sample["totals"] == real["totals"]
     assert {k: sample[k] for k in ("model", "input", "batch", "dtype")} == \
         {k: real[k] for k in ("model", "input", "batch", "dtype")}
+
+
+def test_every_generated_page_is_fresh():
+    """Every page `archcalc docs` writes equals the committed one (refresh: `archcalc docs`)."""
+    from archcalc.docsite import pages
+
+    stale = [rel for rel, text in pages().items()
+             if not (ROOT / "docs" / rel).is_file()
+             or (ROOT / "docs" / rel).read_text(encoding="utf-8") != text]
+    assert not stale, f"stale generated docs {stale}: run `archcalc docs`"

@@ -150,10 +150,10 @@ class Subsample(Window):
         return y.numel + activation_flops(self, y)
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
-        """coef (C,) and bias (C,): one trainable coefficient and bias per map."""
+        """weight (C,) and bias (C,): one trainable coefficient and one bias per map."""
         from .npkit import normal
 
-        return {"coef": normal(rng, (x.channels,), dtype, self.taps ** -0.5),
+        return {"weight": normal(rng, (x.channels,), dtype, self.taps ** -0.5),
                 "bias": normal(rng, (x.channels,), dtype, 0.1)}
 
     def forward(self, x, weights, ops):
@@ -161,7 +161,7 @@ class Subsample(Window):
         from .npkit import activate
 
         win, _, _ = self._windows(x, 0.0)
-        y = ops.einsum("nchwij,c->nchw", win, weights["coef"])
+        y = ops.einsum("nchwij,c->nchw", win, weights["weight"])
         y += weights["bias"][:, None, None]
         return activate(self.activation, y)
 

@@ -95,11 +95,13 @@ class BatchNorm(Layer):
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """gamma, beta (trainable, (C,)); running_mean, running_var (buffers, (C,))."""
+        import numpy as np
+
         from .npkit import normal
 
         c = x.channels
         var = normal(rng, (c,), dtype, 0.1)
-        abs(var, out=var)
+        np.abs(var, out=var)
         var += var.dtype.type(0.5)
         gamma = normal(rng, (c,), dtype, 0.1)
         gamma += gamma.dtype.type(1)

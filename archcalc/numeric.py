@@ -64,6 +64,8 @@ class Runner:
         self.training = training
         self.on_layer = on_layer
         self.runs: list[LayerRun] = []
+        #: weights by layer path, made on a layer's first run and reused on later runs
+        self.weights: dict[str, dict] = {}
 
     def run(self, model: Model, x):
         return self.nodes(model.nodes, x)
@@ -95,8 +97,11 @@ class Runner:
     def layer(self, node: LayerNode, x):
         layer = node.layer
         self._peak_start()
-        weights = layer.init_weights(Shape.of(*x.shape[1:]), layer_rng(self.seed, node.path),
-                                     self.dtype)
+        weights = self.weights.get(node.path)
+        if weights is None:
+            weights = layer.init_weights(Shape.of(*x.shape[1:]), layer_rng(self.seed, node.path),
+                                         self.dtype)
+            self.weights[node.path] = weights
         ops = Ops(training=self.training, rng=layer_rng(self.seed + 1, node.path))
         start = time.perf_counter()
         y = layer.forward(x, weights, ops)

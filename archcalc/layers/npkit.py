@@ -119,3 +119,16 @@ def window_counts(size, kernel, stride, before, after, out, include_pad):
     if include_pad:
         return end - start
     return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def reduce_windows(win, ufunc):
+    """Reduce a window view (…, kh, kw) over its last two axes with a binary ufunc
+    (``np.maximum``, ``np.add``), one strided slice per kernel offset: a loop over a
+    handful of offsets, several times faster than a reduction over the 6-D view."""
+    kh, kw = win.shape[-2:]
+    y = win[..., 0, 0].copy()
+    for a in range(kh):
+        for b in range(kw):
+            if a or b:
+                ufunc(y, win[..., a, b], out=y)
+    return y

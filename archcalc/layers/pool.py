@@ -78,8 +78,12 @@ class MaxPool(Window):
 
     def forward(self, x, weights, ops):
         """Padding is −∞, so a padded cell never wins; ceil mode's overhang likewise."""
+        import numpy as np
+
+        from .npkit import reduce_windows
+
         win, _, _ = self._windows(x, -float("inf"))
-        return win.max(axis=(4, 5))
+        return reduce_windows(win, np.maximum)
 
 
 @register
@@ -112,10 +116,10 @@ class AvgPool(Window):
         :func:`npkit.window_counts` (docs/conventions.md, "Padded cells in an average")."""
         import numpy as np
 
-        from .npkit import window_counts
+        from .npkit import reduce_windows, window_counts
 
         win, pads, (ho, wo) = self._windows(x, 0.0)
-        y = win.sum(axis=(4, 5))
+        y = reduce_windows(win, np.add)
         (h, w), (kh, kw), (sh, sw) = x.shape[2:], self.kernel, self.stride
         rows = window_counts(h, kh, sh, *pads[0], ho, self.count_include_pad)
         cols = window_counts(w, kw, sw, *pads[1], wo, self.count_include_pad)

@@ -22,14 +22,12 @@ class Ops:
         self.rng = rng if rng is not None else np.random.default_rng(0)
 
     def matmul(self, a, b, out=None):
-        """``a @ b`` with broadcasting over leading axes; MACs = stack · m · k · n."""
-        k = a.shape[-1]
-        if b.shape[-2] != k:
+        """``a @ b`` of matrices or stacks of them, broadcast over leading axes;
+        MACs = (stack size) · m · k · n."""
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul operands {a.shape} and {b.shape} do not chain")
-        stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) if a.ndim > 1 and b.ndim > 2 \
-            else (a.shape[:-2] if a.ndim > 2 else b.shape[:-2])
-        m = a.shape[-2] if a.ndim > 1 else 1
-        n = b.shape[-1]
+        stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        (m, k), n = a.shape[-2:], b.shape[-1]
         result = np.matmul(a, b, out=out)
         self.macs += _prod(stack) * m * k * n
         return result

@@ -23,15 +23,16 @@ from archcalc.report import analyse
 def numpy_forward(model, x, repeat):
     runner = Runner(seed=0)
     runner.run(model, x)  # makes the weights; also warms up
-    best, best_runs = float("inf"), None
+    best, layer_best, last = float("inf"), None, None
     for _ in range(repeat):
         runner.runs = []
         start = time.perf_counter()
         runner.run(model, x)
-        seconds = time.perf_counter() - start
-        if seconds < best:
-            best, best_runs = seconds, list(runner.runs)
-    return best, best_runs, runner.weights
+        best = min(best, time.perf_counter() - start)
+        seconds = [run.seconds for run in runner.runs]
+        layer_best = seconds if layer_best is None else list(map(min, layer_best, seconds))
+        last = runner.runs
+    return best, layer_best, last, runner.weights
 
 
 def torch_forward(model, x, weights, repeat):
@@ -109,7 +110,7 @@ def _timed(f):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--models", default="lenet5,alexnet,vgg16")
     args = ap.parse_args()
     try:
@@ -127,11 +128,11 @@ def main():
     for name in args.models.split(","):
         model = load(name)
         x = make_input(model.input_shape, 1, 0, "float32")
-        seconds, runs, weights = numpy_forward(model, x, args.repeat)
+        seconds, layer_seconds, runs, weights = numpy_forward(model, x, args.repeat)
         report = analyse(model)
-        conv = [(r, run) for r, run in zip(report.layers, runs) if r.type.startswith("conv")]
+        conv = [(r, s) for r, s in zip(report.layers, layer_seconds) if r.type.startswith("conv")]
         conv_flops = 2 * sum(r.macs for r, _ in conv)
-        conv_seconds = sum(run.seconds for _, run in conv)
+        conv_seconds = sum(s for _, s in conv)  # each layer's best of --repeat
         gflops = conv_flops / conv_seconds / 1e9 if conv_seconds else float("nan")
         torch_s, speed = "-", "-"
         if torch is not None:

@@ -73,9 +73,6 @@ class MaxPool(Window):
     def extra_flops(self, x: Shape, y: Shape):
         return (self.taps - 1) * y.numel
 
-    def init_weights(self, x: Shape, rng, dtype) -> dict:
-        return {}
-
     def forward(self, x, weights, ops):
         """Padding is −∞, so a padded cell never wins; ceil mode's overhang likewise."""
         import numpy as np
@@ -107,9 +104,6 @@ class AvgPool(Window):
 
     def extra_flops(self, x: Shape, y: Shape):
         return self.taps * y.numel
-
-    def init_weights(self, x: Shape, rng, dtype) -> dict:
-        return {}
 
     def forward(self, x, weights, ops):
         """Window sums over zero padding, divided per output cell by
@@ -186,9 +180,6 @@ class GlobalAvgPool(Layer):
     def extra_flops(self, x: Shape, y: Shape):
         return x.numel
 
-    def init_weights(self, x: Shape, rng, dtype) -> dict:
-        return {}
-
     def forward(self, x, weights, ops):
         return x.mean(axis=(2, 3), keepdims=True)
 
@@ -234,9 +225,6 @@ class AdaptiveAvgPool(Layer):
 
     def extra_flops(self, x: Shape, y: Shape):
         return self._taps(x)
-
-    def init_weights(self, x: Shape, rng, dtype) -> dict:
-        return {}
 
     def workspace(self, x: Shape) -> int:
         """The half-pooled (C, H, ow) intermediate."""

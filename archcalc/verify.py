@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import ArchcalcError
-from .model import LayerNode, Model
+from .model import Model
 from .report import DTYPE_BYTES, analyse
 from .shapes import Shape
 
@@ -187,7 +187,6 @@ def verify(model: Model, input_shape: Shape | None = None, batch: int = 1, seed:
 def _warm_up() -> None:
     """Import what NumPy loads lazily on first use, so module code is not traced as if it
     were the first layer's memory."""
-    import inspect  # noqa: F401
     import numpy.ma  # noqa: F401  (np.unique, used by connection tables, loads it)
     import numpy.random
 

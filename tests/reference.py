@@ -93,7 +93,7 @@ def avgpool(x, kernel, stride, pads, ceil_mode=False, count_include_pad=True):
     """Sum over the window cells in the input, divided by (PyTorch/Caffe) the window's
     cells within the padded input when padding counts, else its cells within the input."""
     h, w = x.shape[2:]
-    (kh, kw), ((_, pb), (_, pr)) = kernel, pads
+    (_, pb), (_, pr) = pads
 
     def reduce(plane, cells, r0, q0):
         total = sum(float(plane[r, q]) for r, q in cells if 0 <= r < h and 0 <= q < w)

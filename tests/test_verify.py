@@ -174,3 +174,44 @@ def test_table_does_not_import_numpy():
             "print('numpy' in sys.modules, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stderr.strip().endswith("False")
+
+
+RESIDUAL_SPEC = """\
+name: tiny_resnet
+input: [3, 7, 11]
+layers:
+  - {name: stem, type: conv, filters: 4, kernel: 3, padding: 1, activation: relu}
+  - name: res
+    type: residual
+    activation: relu
+    body:
+      - {name: c1, type: conv, filters: 4, kernel: 3, padding: 1, bias: false}
+      - {name: bn, type: batchnorm}
+    shortcut: []
+  - name: dense
+    type: concat
+    branches:
+      - []
+      - - {name: grow, type: conv, filters: 2, kernel: [1, 3], padding: [0, 1], activation: sigmoid}
+  - {name: pool, type: avgpool, kernel: 2, ceil_mode: true}
+  - {name: gap, type: gap}
+  - {name: flat, type: flatten}
+  - {name: fc, type: dense, units: 5}
+  - {name: prob, type: softmax}
+"""
+
+
+def test_residual_and_identity_concat_branch(tmp_path):
+    """A residual with an identity shortcut and folded relu, and a concat with an empty
+    (identity) branch, verify; their saved outputs are relu(bn + stem) and [res, grow]."""
+    spec = tmp_path / "tiny_resnet.yaml"
+    spec.write_text(RESIDUAL_SPEC)
+    npz = tmp_path / "r.npz"
+    assert main(["verify", str(spec), "--dtype", "float64", "--save", str(npz)]) == 0
+    d = np.load(npz)
+    np.testing.assert_array_equal(d["res/output"], np.maximum(d["bn/output"] + d["stem/output"], 0))
+    np.testing.assert_array_equal(d["dense/output"],
+                                  np.concatenate([d["res/output"], d["grow/output"]], axis=1))
+    # 7×11 pooled 2×2 in ceil mode: ⌈(7−2)/2⌉+1 = 4 rows, ⌈(11−2)/2⌉+1 = 6 columns
+    assert d["pool/output"].shape == (1, 6, 4, 6)
+    assert "bn/running_var" in d and d["c1/weight"].shape == (4, 4, 3, 3) and "c1/bias" not in d

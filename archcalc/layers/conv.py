@@ -193,9 +193,10 @@ class Conv(Layer):
         for k in np.unique(fan_in):  # a handful of classes (LeNet-5 C3: 3, 4 and 6 inputs)
             outs = np.flatnonzero(fan_in == k)
             ins = np.nonzero(mask[outs])[1].reshape(len(outs), k)
-            taps = cols[:, ins].reshape(n, len(outs), k * kk, pixels)
+            taps = np.take(cols, ins, axis=1).reshape(n, len(outs), k * kk, pixels)
             kernel = weight[outs[:, None], ins].reshape(len(outs), 1, k * kk)
             y[:, outs] = ops.matmul(kernel, taps)[:, :, 0]
+            del taps  # before the next class's gather, so only one is held at a time
         return y
 
 

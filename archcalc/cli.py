@@ -173,6 +173,47 @@ def docs(out_dir, check):
     click.echo(f"wrote {len(generated)} pages in {root}")
 
 
+@cli.command("verify")
+@click.argument("model")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the weights and input")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="batch size")
+@click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+              show_default=True, help="element type of the arrays")
+@click.option("--save", metavar="FILE.npz", help="write input, weights and outputs to one .npz")
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable), e.g. aux_logits=true")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="output format")
+def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fmt):
+    """Run MODEL in NumPy and check the engine's shapes, params, MACs and memory.
+
+    Exit status: 0 every check agrees, 1 some disagree (listed), 2 bad input.
+    """
+    from .catalog import load
+    from .verify import verify
+    from .verify_format import render_json, render_text
+
+    spec = load(model, options=dict(parse_option(t) for t in option_texts))
+    shape = input_shape(spec, input_text)
+    bar = None
+    if fmt == "text" and sys.stderr.isatty():
+        from .report import analyse
+
+        rows = len(analyse(spec, shape).layers)
+        bar = click.progressbar(length=rows, label=spec.name, file=sys.stderr)
+    if bar is None:
+        result = verify(spec, shape, batch=batch, seed=seed, dtype=dtype, save=save)
+    else:
+        with bar:
+            result = verify(spec, shape, batch=batch, seed=seed, dtype=dtype, save=save,
+                            on_layer=lambda run: bar.update(1))
+    click.echo((render_json if fmt == "json" else render_text)(result), nl=False)
+    if not result.ok:
+        click.echo(f"{len(result.disagreements())} checks disagree with the engine", err=True)
+        raise click.exceptions.Exit(EXIT_DISAGREE)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and turns every user error into one line and exit 2."""
     try:

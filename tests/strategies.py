@@ -57,3 +57,76 @@ def split_models(draw):
     else:
         node = LayerNode("x", None, cls(**args))
     return Model("random", shape, (node,))
+
+
+# --- numeric core: layer cases for the NumPy forwards (small: references loop in Python) ---
+
+small = st.integers(min_value=1, max_value=3)
+
+
+def tf_same(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple:
+    """TensorFlow 'SAME' padding (before, after), written independently of archcalc."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+@st.composite
+def axis_case(draw, max_kernel=4, max_dilation=2, max_pad=3, max_extra=6):
+    """(kernel, stride, dilation, (pad_before, pad_after), size) along one axis; the padded
+    input holds at least one window and each pad is smaller than the window."""
+    k = draw(st.integers(1, max_kernel))
+    d = draw(st.integers(1, max_dilation))
+    s = draw(st.integers(1, 3))
+    extent = d * (k - 1) + 1
+    pb = draw(st.integers(0, min(max_pad, extent - 1)))
+    pa = draw(st.integers(0, min(max_pad, extent - 1)))
+    size = draw(st.integers(max(1, extent - pb - pa), extent + max_extra))
+    return k, s, d, (pb, pa), size
+
+
+@st.composite
+def conv_cases(draw):
+    """Raw conv attributes, input (C, H, W) and batch; sometimes TensorFlow 'same'."""
+    groups = draw(small)
+    cin, cout = groups * draw(small), groups * draw(small)
+    (kh, sh, dh, ph, h), (kw, sw, dw, pw, w) = draw(axis_case()), draw(axis_case())
+    same = draw(st.booleans())
+    raw = {"filters": cout, "kernel": [kh, kw], "stride": [sh, sw], "dilation": [dh, dw],
+           "groups": groups, "bias": draw(st.booleans()),
+           "padding": "same" if same else [list(ph), list(pw)],
+           "activation": draw(st.sampled_from([None, "relu", "tanh"]))}
+    pads = (tf_same(h, kh, sh, dh), tf_same(w, kw, sw, dw)) if same else (ph, pw)
+    return raw, (cin, h, w), pads, draw(st.integers(1, 2))
+
+
+@st.composite
+def table_cases(draw):
+    """A conv with a random connection table (each output reads a non-empty input subset)."""
+    cin = draw(st.integers(1, 5))
+    filters = draw(st.integers(1, 5))
+    table = [sorted(draw(st.sets(st.integers(0, cin - 1), min_size=1, max_size=cin)))
+             for _ in range(filters)]
+    (kh, sh, _, ph, h), (kw, sw, _, pw, w) = draw(axis_case(max_dilation=1)), draw(axis_case(max_dilation=1))
+    raw = {"filters": filters, "kernel": [kh, kw], "stride": [sh, sw],
+           "padding": [list(ph), list(pw)], "connection_table": table}
+    return raw, (cin, h, w), (ph, pw), draw(st.integers(1, 2))
+
+
+@st.composite
+def pool_cases(draw, dilation=False, ceil=True, same=True):
+    """Raw window-pool attributes (kernel, stride, padding, [dilation], [ceil_mode]) and input."""
+    (kh, sh, dh, ph, h) = draw(axis_case(max_dilation=2 if dilation else 1))
+    (kw, sw, dw, pw, w) = draw(axis_case(max_dilation=2 if dilation else 1))
+    raw = {"kernel": [kh, kw], "stride": [sh, sw]}
+    pads = (ph, pw)
+    if same and draw(st.booleans()):
+        raw["padding"] = "same"
+        pads = (tf_same(h, kh, sh, dh), tf_same(w, kw, sw, dw))
+    else:
+        raw["padding"] = [list(ph), list(pw)]
+        if ceil:
+            raw["ceil_mode"] = draw(st.booleans())
+    if dilation:
+        raw["dilation"] = [dh, dw]
+    return raw, (draw(small), h, w), pads, draw(st.integers(1, 2))

@@ -25,6 +25,13 @@ class Elementwise(Layer):
     def extra_flops(self, x: Shape, y: Shape):
         return ACTIVATION_FLOPS[self.type_name] * y.numel
 
+    def forward(self, x, weights, ops):
+        """A new output array (the engine counts it as an activation), then the function
+        in place on it; softmax is normalised over axis 1 after subtracting its maximum."""
+        from .npkit import activate
+
+        return activate(self.type_name, x.copy())
+
 
 @register
 @dataclass(frozen=True)
@@ -76,6 +83,16 @@ class Dropout(Layer):
     def out_shape(self, x: Shape) -> Shape:
         return x
 
+    def forward(self, x, weights, ops):
+        """Inference: the input itself.  Training (``ops.training``): each unit kept with
+        probability 1 − rate and scaled by 1 / (1 − rate), so expectations match."""
+        if not ops.training or self.rate == 0:
+            return x
+        keep = ops.rng.random(x.shape) >= self.rate
+        y = x * keep
+        y *= x.dtype.type(1 / (1 - self.rate))
+        return y
+
 
 @register
 @dataclass(frozen=True)
@@ -86,3 +103,6 @@ class Flatten(Layer):
 
     def out_shape(self, x: Shape) -> Shape:
         return Shape.of(x.numel)
+
+    def forward(self, x, weights, ops):
+        return x.reshape(x.shape[0], -1)

@@ -61,6 +61,21 @@ class Layer:
         """Elementwise work on top of 2 × MACs (bias adds, comparisons, activations...)."""
         return 0
 
+    # --- numeric core (NumPy is imported inside these methods, never at module level) ---
+
+    def init_weights(self, x: Shape, rng, dtype) -> dict:
+        """The arrays the layer holds for input ``x``, PyTorch/ONNX layout; {} if none."""
+        return {}
+
+    def workspace(self, x: Shape) -> Size:
+        """Elements per sample the forward holds at its peak besides input and output."""
+        return 0
+
+    def forward(self, x, weights: dict, ops):
+        """The output array for a batch ``x`` ((N, C, H, W) or (N, F)).  Products with
+        weights go through ``ops`` (:class:`archcalc.tally.Ops`) so their MACs are counted."""
+        raise NotImplementedError(f"{self.type_name} has no forward")
+
     @property
     def label(self) -> str:
         """The type as shown in a table row (a folded activation appears as conv+relu)."""

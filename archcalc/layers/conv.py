@@ -106,5 +106,98 @@ class Conv(Layer):
     def extra_flops(self, x: Shape, y: Shape):
         return (y.numel if self.bias else 0) + activation_flops(self, y)
 
+    # --- numeric core -------------------------------------------------------------------
+
+    def init_weights(self, x: Shape, rng, dtype) -> dict:
+        """weight (out, in/groups, kh, kw) as in PyTorch and ONNX, bias (out,).  A
+        connection table keeps a dense (out, in, kh, kw) kernel, zero outside its
+        (out, in) boolean ``mask``."""
+        import numpy as np
+
+        from .npkit import normal
+
+        kh, kw = self.kernel
+        if self.connection_table is not None:
+            mask = np.zeros((self.filters, x.channels), dtype=bool)
+            for o, row in enumerate(self.connection_table):
+                mask[o, list(row)] = True
+            fan_in = max(len(row) for row in self.connection_table) * kh * kw
+            weight = normal(rng, (self.filters, x.channels, kh, kw), dtype, fan_in ** -0.5)
+            weight *= mask[:, :, None, None]
+            weights = {"weight": weight, "mask": mask}
+        else:
+            cg = x.channels // self.groups
+            weights = {"weight": normal(rng, (self.filters, cg, kh, kw), dtype, (cg * kh * kw) ** -0.5)}
+        if self.bias:
+            weights["bias"] = normal(rng, (self.filters,), dtype, 0.1)
+        return weights
+
+    def _is_pointwise(self, pads) -> bool:
+        return self.kernel == (1, 1) and self.stride == (1, 1) and pads == ((0, 0), (0, 0))
+
+    def workspace(self, x: Shape) -> int:
+        """Elements per sample a forward holds besides its output: the padded input (when
+        padded) and the im2col buffer (C·kh·kw)·(Ho·Wo); none for an unpadded 1×1 stride-1
+        conv, whose im2col matrix is a view of the input.  A connection table also gathers
+        the columns of its widest fan-in class."""
+        pads = resolve_padding(self, x)
+        if self._is_pointwise(pads):
+            return 0
+        (ho, wo), (kh, kw) = window_shape(self, x), self.kernel
+        c, h, w = x.dims
+        pad = 0 if pads == ((0, 0), (0, 0)) else c * (h + sum(pads[0])) * (w + sum(pads[1]))
+        cols = c * kh * kw * ho * wo
+        if self.connection_table is not None:
+            sizes = [len(row) for row in self.connection_table]
+            cols += max(s * sizes.count(s) for s in set(sizes)) * kh * kw * ho * wo
+        return pad + cols
+
+    def forward(self, x, weights, ops):
+        """im2col through a strided window view, then one batched ``matmul`` over the
+        groups (BLAS); a connection table runs one matmul per distinct fan-in."""
+        from .npkit import activate, padded_windows
+
+        n = x.shape[0]
+        shape = Shape.of(*x.shape[1:])
+        pads = resolve_padding(self, shape)
+        ho, wo = window_shape(self, shape)
+        (kh, kw), c = self.kernel, shape.channels
+        if self.connection_table is not None:
+            win = padded_windows(x, self, pads, (ho, wo))
+            cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, kh * kw * ho * wo)
+            y = self._table_forward(cols, weights, ops, n, ho * wo)
+        else:
+            g = self.groups
+            if self._is_pointwise(pads):
+                cols = x.reshape(n, g, c // g, ho * wo)
+            else:
+                win = padded_windows(x, self, pads, (ho, wo))
+                cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, g, (c // g) * kh * kw, ho * wo)
+            kernel = weights["weight"].reshape(g, self.filters // g, -1)
+            y = ops.matmul(kernel, cols)
+        y = y.reshape(n, self.filters, ho, wo)
+        if self.bias:
+            y += weights["bias"][:, None, None]
+        return activate(self.activation, y)
+
+    def _table_forward(self, cols, weights, ops, n, pixels):
+        """Output maps that read k inputs share one matmul over their gathered columns, so
+        the products performed are exactly Σ_o |table[o]|·kh·kw per pixel."""
+        import numpy as np
+
+        mask, weight = weights["mask"], weights["weight"]
+        kk = weight.shape[2] * weight.shape[3]
+        cols = cols.reshape(n, mask.shape[1], kk, pixels)
+        y = np.empty((n, self.filters, pixels), dtype=weight.dtype)
+        fan_in = mask.sum(axis=1)
+        for k in np.unique(fan_in):  # a handful of classes (LeNet-5 C3: 3, 4 and 6 inputs)
+            outs = np.flatnonzero(fan_in == k)
+            ins = np.nonzero(mask[outs])[1].reshape(len(outs), k)
+            taps = np.take(cols, ins, axis=1).reshape(n, len(outs), k * kk, pixels)
+            kernel = weight[outs[:, None], ins].reshape(len(outs), 1, k * kk)
+            y[:, outs] = ops.matmul(kernel, taps)[:, :, 0]
+            del taps  # before the next class's gather, so only one is held at a time
+        return y
+
 
 __all__ = ["Conv", "resolve_padding", "window_shape"]

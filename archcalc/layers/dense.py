@@ -52,6 +52,25 @@ class Dense(FullyConnected):
     def extra_flops(self, x: Shape, y: Shape):
         return (self.units if self.bias else 0) + activation_flops(self, y)
 
+    def init_weights(self, x: Shape, rng, dtype) -> dict:
+        """weight (out, in) as in PyTorch and ONNX Gemm, bias (out,)."""
+        from .npkit import normal
+
+        n = x.numel
+        weights = {"weight": normal(rng, (self.units, n), dtype, n ** -0.5)}
+        if self.bias:
+            weights["bias"] = normal(rng, (self.units,), dtype, 0.1)
+        return weights
+
+    def forward(self, x, weights, ops):
+        """y = x Wᵀ + b on the flattened input: one matmul (BLAS)."""
+        from .npkit import activate
+
+        y = ops.matmul(x.reshape(x.shape[0], -1), weights["weight"].T)
+        if self.bias:
+            y += weights["bias"]
+        return activate(self.activation, y)
+
 
 @register
 @dataclass(frozen=True)
@@ -76,3 +95,19 @@ class RBF(FullyConnected):
 
     def extra_flops(self, x: Shape, y: Shape):
         return self.params(x)
+
+    def init_weights(self, x: Shape, rng, dtype) -> dict:
+        """weight (out, in): the centres of the output units."""
+        from .npkit import normal
+
+        return {"weight": normal(rng, (self.units, x.numel), dtype)}
+
+    def workspace(self, x: Shape) -> int:
+        """The differences x − w for every (unit, input) pair: in·out."""
+        return x.numel * self.units
+
+    def forward(self, x, weights, ops):
+        """Differences, then one square-and-accumulate einsum: Σ_i (x_i − w_ji)²."""
+        flat = x.reshape(x.shape[0], 1, -1)
+        diff = flat - weights["weight"][None]
+        return ops.einsum("noi,noi->no", diff, diff)

@@ -48,6 +48,27 @@ class LRN(Layer):
     def extra_flops(self, x: Shape, y: Shape):
         return 2 * self._taps(x) + 3 * y.numel
 
+    def workspace(self, x: Shape) -> int:
+        """The squares, zero-padded along channels: (C + size − 1)·H·W."""
+        return (x.channels + self.size - 1) * x.numel // x.channels
+
+    def forward(self, x, weights, ops):
+        """Window sums of squares over channel-padded zeros (a sliding view, no loop)."""
+        import numpy as np
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        n, c = x.shape[:2]
+        half = self.size // 2
+        squares = np.zeros((n, c + self.size - 1) + x.shape[2:], dtype=x.dtype)
+        np.square(x, out=squares[:, half:half + c])
+        scale = sliding_window_view(squares, self.size, axis=1).sum(axis=-1)
+        del squares
+        t = x.dtype.type
+        scale *= t(self.alpha / self.size)
+        scale += t(self.k)
+        scale **= t(self.beta)
+        return np.divide(x, scale, out=scale)
+
 
 @register
 @dataclass(frozen=True)
@@ -71,3 +92,28 @@ class BatchNorm(Layer):
 
     def extra_flops(self, x: Shape, y: Shape):
         return 2 * y.numel
+
+    def init_weights(self, x: Shape, rng, dtype) -> dict:
+        """gamma, beta (trainable, (C,)); running_mean, running_var (buffers, (C,))."""
+        import numpy as np
+
+        from .npkit import normal
+
+        c = x.channels
+        var = normal(rng, (c,), dtype, 0.1)
+        np.abs(var, out=var)
+        var += var.dtype.type(0.5)
+        gamma = normal(rng, (c,), dtype, 0.1)
+        gamma += gamma.dtype.type(1)
+        return {"gamma": gamma, "beta": normal(rng, (c,), dtype, 0.1),
+                "running_mean": normal(rng, (c,), dtype, 0.1), "running_var": var}
+
+    def forward(self, x, weights, ops):
+        """y = x·s + (β − μ·s) with s = γ / √(σ² + ε), per channel (axis 1)."""
+        import numpy as np
+
+        axes = (1, -1) + (1,) * (x.ndim - 2)
+        s = weights["gamma"] / np.sqrt(weights["running_var"] + x.dtype.type(self.eps))
+        y = x * s.reshape(axes)
+        y += (weights["beta"] - weights["running_mean"] * s).reshape(axes)
+        return y

@@ -8,7 +8,7 @@ from ..errors import SpecError
 from ..fields import attr, boolean, optional, pair, padding
 from ..shapes import Shape, ceildiv
 from .base import Layer, register, require_map
-from .conv import window_shape
+from .conv import resolve_padding, window_shape
 from .folded import activation_attr, activation_flops
 
 
@@ -31,6 +31,28 @@ class Window(Layer):
         kh, kw = self.kernel
         return kh * kw
 
+    def workspace(self, x: Shape) -> int:
+        """Elements per sample held besides the output: the padded copy of the input, made
+        only when a window reaches padding (ceil mode whose windows tile exactly pads nothing)."""
+        pads = resolve_padding(self, x)
+        (ho, wo), c = window_shape(self, x, getattr(self, "ceil_mode", False)), x.channels
+        dilation = getattr(self, "dilation", (1, 1))
+        spans = [(o - 1) * s + d * (k - 1) + 1
+                 for o, s, d, k in zip((ho, wo), self.stride, dilation, self.kernel)]
+        if all(before == 0 and span <= size + before
+               for span, size, (before, _) in zip(spans, x.spatial, pads)):
+            return 0
+        return c * spans[0] * spans[1]
+
+    def _windows(self, x, fill):
+        """(view of the windows (N, C, Ho, Wo, kh, kw), explicit padding, (Ho, Wo))."""
+        from .npkit import padded_windows
+
+        shape = Shape.of(*x.shape[1:])
+        pads = resolve_padding(self, shape)
+        out = window_shape(self, shape, getattr(self, "ceil_mode", False))
+        return padded_windows(x, self, pads, out, fill), pads, out
+
 
 @register
 @dataclass(frozen=True)
@@ -51,6 +73,15 @@ class MaxPool(Window):
 
     def extra_flops(self, x: Shape, y: Shape):
         return (self.taps - 1) * y.numel
+
+    def forward(self, x, weights, ops):
+        """Padding is −∞, so a padded cell never wins; ceil mode's overhang likewise."""
+        import numpy as np
+
+        from .npkit import reduce_windows
+
+        win, _, _ = self._windows(x, -float("inf"))
+        return reduce_windows(win, np.maximum)
 
 
 @register
@@ -74,6 +105,21 @@ class AvgPool(Window):
 
     def extra_flops(self, x: Shape, y: Shape):
         return self.taps * y.numel
+
+    def forward(self, x, weights, ops):
+        """Window sums over zero padding, divided per output cell by
+        :func:`npkit.window_counts` (docs/conventions.md, "Padded cells in an average")."""
+        import numpy as np
+
+        from .npkit import reduce_windows, window_counts
+
+        win, pads, (ho, wo) = self._windows(x, 0.0)
+        y = reduce_windows(win, np.add)
+        (h, w), (kh, kw), (sh, sw) = x.shape[2:], self.kernel, self.stride
+        rows = window_counts(h, kh, sh, *pads[0], ho, self.count_include_pad)
+        cols = window_counts(w, kw, sw, *pads[1], wo, self.count_include_pad)
+        y /= np.outer(rows, cols).astype(y.dtype)
+        return y
 
 
 @register
@@ -102,6 +148,22 @@ class Subsample(Window):
     def extra_flops(self, x: Shape, y: Shape):
         return y.numel + activation_flops(self, y)
 
+    def init_weights(self, x: Shape, rng, dtype) -> dict:
+        """weight (C,) and bias (C,): one trainable coefficient and one bias per map."""
+        from .npkit import normal
+
+        return {"weight": normal(rng, (x.channels,), dtype, self.taps ** -0.5),
+                "bias": normal(rng, (x.channels,), dtype, 0.1)}
+
+    def forward(self, x, weights, ops):
+        """Every tap multiplied by its map's coefficient and accumulated (one einsum)."""
+        from .npkit import activate
+
+        win, _, _ = self._windows(x, 0.0)
+        y = ops.einsum("nchwij,c->nchw", win, weights["weight"])
+        y += weights["bias"][:, None, None]
+        return activate(self.activation, y)
+
 
 @register
 @dataclass(frozen=True)
@@ -118,6 +180,21 @@ class GlobalAvgPool(Layer):
 
     def extra_flops(self, x: Shape, y: Shape):
         return x.numel
+
+    def forward(self, x, weights, ops):
+        return x.mean(axis=(2, 3), keepdims=True)
+
+
+def adaptive_windows(size: int, out: int):
+    """(out, size) averaging matrix: row i is 1/len over PyTorch's adaptive window i."""
+    import numpy as np
+
+    i = np.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)
+    cells = np.arange(size)
+    inside = (cells >= start[:, None]) & (cells < end[:, None])
+    return inside / (end - start)[:, None]
 
 
 def adaptive_window_total(size, out: int):
@@ -149,3 +226,17 @@ class AdaptiveAvgPool(Layer):
 
     def extra_flops(self, x: Shape, y: Shape):
         return self._taps(x)
+
+    def workspace(self, x: Shape) -> int:
+        """The half-pooled (C, H, ow) intermediate."""
+        return x.channels * x.spatial[0] * self.output[1]
+
+    def forward(self, x, weights, ops):
+        """Two averaging matrices, one per axis: y = A_h · x · A_wᵀ (averaging weights
+        are fixed, not trainable, so these products are not MACs)."""
+        import numpy as np
+
+        (h, w), (oh, ow) = x.shape[2:], self.output
+        rows = adaptive_windows(h, oh).astype(x.dtype)
+        cols = adaptive_windows(w, ow).astype(x.dtype)
+        return np.matmul(rows, np.matmul(x, cols.T))

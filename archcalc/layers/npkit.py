@@ -1,0 +1,134 @@
+"""NumPy helpers shared by the layer forwards.
+
+Only layer methods that compute numbers import this module, so ``archcalc table``
+never loads NumPy.  Arrays are (N, C, H, W) for maps and (N, F) for features.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+#: Weight entries that are held but not trained: batch norm's running statistics and the
+#: mask of a connection table.
+BUFFERS = ("running_mean", "running_var", "mask")
+
+
+def normal(rng, shape, dtype, scale=1.0):
+    """Zero-mean draws with standard deviation ``scale``, made directly in ``dtype`` (no
+    float64 temporary).  Uniform on [−√3, √3)·scale: the variance of a normal at half the
+    cost, which matters for VGG's 100-million-weight fc6."""
+    a = rng.random(shape, dtype=dtype)
+    t = a.dtype.type
+    half_width = 3 ** 0.5 * scale
+    a *= t(2 * half_width)
+    a -= t(half_width)
+    return a
+
+
+def trainable_count(weights: dict) -> int:
+    """Trainable numbers held: every array but the buffers; a masked weight counts its
+    unmasked entries only (a connection table's trainable count is the mask's count)."""
+    total = 0
+    for name, array in weights.items():
+        if name in BUFFERS:
+            continue
+        if name == "weight" and "mask" in weights:
+            mask = weights["mask"]
+            taps = array.size // mask.size  # kh·kw: the mask is (out, in)
+            total += int(np.count_nonzero(mask)) * taps
+        else:
+            total += int(array.size)
+    return total
+
+
+def activate(name, y):
+    """Apply a folded activation in place (the layer's output buffer is reused)."""
+    if name is None:
+        return y
+    if name == "relu":
+        np.maximum(y, 0, out=y)
+    elif name == "relu6":
+        np.clip(y, 0, 6, out=y)
+    elif name == "tanh":
+        np.tanh(y, out=y)
+    elif name == "sigmoid":
+        # 1 / (1 + exp(-y)), in place
+        np.negative(y, out=y)
+        np.exp(y, out=y)
+        y += 1
+        np.reciprocal(y, out=y)
+    elif name == "softmax":
+        softmax_(y)
+    else:  # pragma: no cover - the spec parser admits only the names above
+        raise AssertionError(name)
+    return y
+
+
+def softmax_(y):
+    """Numerically stable softmax over axis 1, in place: exp(y − max) / Σ exp(y − max)."""
+    y -= y.max(axis=1, keepdims=True)
+    np.exp(y, out=y)
+    y /= y.sum(axis=1, keepdims=True)
+    return y
+
+
+def padded(x, pads, fill=0.0):
+    """x with ((top, bottom), (left, right)) cells of ``fill`` around H and W; no copy when
+    there is nothing to pad.  Negative 'after' pads crop (unused trailing cells)."""
+    (top, bottom), (left, right) = pads
+    h, w = x.shape[2], x.shape[3]
+    if bottom < 0 or right < 0:
+        x = x[:, :, :h + min(bottom, 0), :w + min(right, 0)]
+        bottom, right = max(bottom, 0), max(right, 0)
+    if top == bottom == left == right == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
+
+
+def window_pads(size_hw, kernel, stride, dilation, pads, out_hw):
+    """Padding that makes exactly ``out_hw`` windows fit: the declared padding, with the
+    trailing side grown when ceil mode lets the last window hang over the end."""
+    result = []
+    for size, k, s, d, (before, after), out in zip(size_hw, kernel, stride, dilation, pads, out_hw):
+        need = (out - 1) * s + d * (k - 1) + 1  # padded length the windows span
+        result.append((before, need - size - before))
+    return tuple(result)
+
+
+def windows(xp, kernel, stride, dilation, out_hw):
+    """A view (N, C, Ho, Wo, kh, kw) of every window of the padded input ``xp``."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    v = sliding_window_view(xp, (eh, ew), axis=(2, 3))
+    return v[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :out_hw[0], :out_hw[1]]
+
+
+def padded_windows(x, layer, pads, out_hw, fill=0.0):
+    """Pad ``x`` for ``out_hw`` windows of ``layer`` and return the window view."""
+    dilation = getattr(layer, "dilation", (1, 1))
+    full = window_pads(x.shape[2:], layer.kernel, layer.stride, dilation, pads, out_hw)
+    xp = padded(x, full, fill)
+    return windows(xp, layer.kernel, layer.stride, dilation, out_hw)
+
+
+def window_counts(size, kernel, stride, before, after, out, include_pad):
+    """Cells each average-pooling window divides by along one axis (PyTorch and Caffe):
+    the window clipped to the padded input when padding counts, else to the input."""
+    start = np.arange(out) * stride - before
+    end = np.minimum(start + kernel, size + after)
+    if include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def reduce_windows(win, ufunc):
+    """Reduce a window view (…, kh, kw) over its last two axes with a binary ufunc
+    (``np.maximum``, ``np.add``), one strided slice per kernel offset: a loop over a
+    handful of offsets, several times faster than a reduction over the 6-D view."""
+    kh, kw = win.shape[-2:]
+    y = win[..., 0, 0].copy()
+    for a in range(kh):
+        for b in range(kw):
+            if a or b:
+                ufunc(y, win[..., a, b], out=y)
+    return y

@@ -104,6 +104,11 @@ def same_padding(size: Size, kernel: Size, stride: Size, dilation: Size = 1) -> 
     Returns (out, pad_before, pad_after).
     """
     out = ceildiv(size, stride)
-    total = size_max((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
+    extent = effective_kernel(kernel, dilation)
+    total = (out - 1) * stride + extent - size
+    # (out − 1)·stride ≥ size − stride, so the total is ≥ 0 whenever extent ≥ stride: the
+    # max is needed only for windows narrower than their stride (and keeps formulas short)
+    if not (is_known(extent, stride) and extent >= stride):
+        total = size_max(total, 0)
     before = total // 2
     return out, before, total - before

@@ -1,0 +1,119 @@
+"""Symbolic mode: formulas from the engine's own rules, exact at every valid size."""
+import json
+
+import pytest
+import sympy
+from hypothesis import assume, given, settings, strategies as st
+
+from archcalc.build import build_model
+from archcalc.catalog import load
+from archcalc.engine import propagate
+from archcalc.errors import ArchcalcError
+from archcalc.formatters import to_json_dict
+from archcalc.report import analyse
+from archcalc.shapes import Shape
+from archcalc.symbolic import SYMBOLS, analyse_symbolic, evaluate
+
+from .strategies import window_stacks
+
+FIGURES = ("params", "connections", "macs", "flops", "activations", "activation_bytes")
+
+
+def _valid(model, h, w):
+    try:
+        propagate(model, Shape.of(model.input_shape.channels, h, w))
+    except ArchcalcError:
+        return False
+    return True
+
+
+def parse_back(sym_json):
+    """The JSON formulas as sympy expressions, parsed from their strings once."""
+    def parse(v):
+        return sympy.sympify(v, locals=dict(SYMBOLS)) if isinstance(v, str) else sympy.Integer(v)
+
+    layers = [{"name": l["name"], "output": [parse(d) for d in l["output"]],
+               **{k: parse(l[k]) for k in FIGURES}} for l in sym_json["layers"]]
+    return layers, {k: parse(v) for k, v in sym_json["totals"].items()}
+
+
+def assert_formulas_match(model, parsed, h, w, b):
+    """Every parsed formula, evaluated at (h, w, b), equals the integer report's figure."""
+    layers, totals = parsed
+    report = analyse(model, Shape.of(model.input_shape.channels, h, w), batch=b)
+    exact = to_json_dict(report)
+    at = {SYMBOLS["H"]: h, SYMBOLS["W"]: w, SYMBOLS["B"]: b}
+    assert len(layers) == len(exact["layers"])
+    for sym, num in zip(layers, exact["layers"]):
+        assert sym["name"] == num["name"]
+        assert [d.subs(at) for d in sym["output"]] == num["output"], sym["name"]
+        for key in FIGURES:
+            assert sym[key].subs(at) == num[key], (sym["name"], key)
+    for key, value in totals.items():
+        assert value.subs(at) == exact["totals"][key], key
+
+
+@settings(max_examples=40)
+@given(doc=window_stacks(), data=st.data())
+def test_formulas_equal_integer_engine_on_random_stacks(doc, data):
+    """For random conv/pool stacks (ceil mode, 'same', dilation, dense or GAP heads) and
+    random valid input sizes, each symbolic formula, parsed back from its JSON string and
+    evaluated at the size, equals the integer engine's figure exactly."""
+    model = build_model(doc)
+    assume(_valid(model, *model.input_shape.spatial))
+    parsed = parse_back(json.loads(json.dumps(to_json_dict(analyse_symbolic(model, limit=30)))))
+    for _ in range(4):
+        h, w = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 40))
+        b = data.draw(st.integers(1, 3))
+        if _valid(model, h, w):
+            assert_formulas_match(model, parsed, h, w, b)
+    # the declared size is valid, so at least it is always checked
+    assert_formulas_match(model, parsed, *model.input_shape.spatial, 2)
+
+
+def test_alexnet_conv1_formula_reads_in_floor_form():
+    """conv1 of AlexNet: (H − 11) // 4 + 1 rows, printed floor((H - 11)/4) + 1."""
+    sym = to_json_dict(analyse_symbolic(load("alexnet")))
+    conv1 = sym["layers"][0]
+    assert conv1["output"] == [96, "floor((H - 11)/4) + 1", "floor((W - 11)/4) + 1"]
+    H = sympy.Symbol("H")
+    assert sympy.sympify(conv1["output"][1]) == sympy.floor((H - 11) / 4) + 1
+
+
+def test_alexnet_dense_head_pins_the_input():
+    """AlexNet's fc6 weights fix the input: the formulas carry the condition
+    256·h5·w5 = 9216 (256 maps of 6×6 at 227), and the fc6 params are the constant
+    9216·4096 + 4096."""
+    rep = analyse_symbolic(load("alexnet"))
+    assert [c.layer for c in rep.conditions] == ["fc6"]
+    cond = rep.conditions[0]
+    assert cond.expected == 256 * 6 * 6
+    assert evaluate(cond.features, 227, 227) == 9216
+    assert evaluate(cond.features, 224, 224) == 256 * 5 * 5  # 224 gives 5×5 at pool5
+    fc6 = next(r for r in rep.layers if r.name == "fc6")
+    assert fc6.params == 9216 * 4096 + 4096
+    assert not rep.open_above
+    assert any("fix the input size" in note for note in rep.notes)
+
+
+def test_gap_model_reports_minimum_and_accepts_larger():
+    """torchvision's AlexNet (adaptive pooling) accepts any size from a minimum: the last
+    maxpool needs 3 rows, conv3..5 keep sizes, pool2 needs (x−3)//2+1 ≥ 3 → x ≥ 7,
+    pool1 input 15, conv1 output 15 → (H + 4 − 11)//4 + 1 ≥ 15 → H ≥ 63."""
+    rep = analyse_symbolic(load("alexnet_torchvision"))
+    assert rep.conditions == ()
+    assert rep.min_input == (63, 63)
+    assert rep.open_above
+    assert "H ≥ 63 and W ≥ 63" in rep.notes[0]
+
+
+def test_symbolic_path_keeps_parseable_json_for_every_bundled_model():
+    """Every bundled model analyses symbolically; every formula string sympifies."""
+    from archcalc.catalog import bundled_names
+
+    for name in bundled_names():
+        sym = to_json_dict(analyse_symbolic(load(name)))
+        for layer in sym["layers"]:
+            for key in FIGURES:
+                if isinstance(layer[key], str):
+                    sympy.sympify(layer[key])

@@ -82,7 +82,7 @@ def human_count(n: int) -> str:
     return str(n)
 
 
-def _cells(report: Report, grouped: bool, bytes_human: bool) -> tuple[list[list[str]], list[str]]:
+def _cells(report: Report, grouped: bool, bytes_human: bool, rf=None) -> tuple[list[list[str]], list[str]]:
     def num(n: int) -> str:
         if not _is_int(n):
             return formula(n)
@@ -98,7 +98,15 @@ def _cells(report: Report, grouped: bool, bytes_human: bool) -> tuple[list[list[
     t = report.totals
     total = ["total", "", "", num(t.params), num(t.connections), num(t.macs), num(t.flops),
              num(t.activations), act_bytes(t.activation_bytes)]
+    if rf is not None:  # table --rf: receptive-field columns after the counts
+        rows = [row + rf_cells(f) for row, f in zip(rows, rf)]
+        total = total + [""] * len(RF_HEADERS)
     return rows, total
+
+
+def _columns(rf) -> list:
+    extra = [Column(h.lower().replace(" ", "_"), h, numeric=h != "RF note") for h in RF_HEADERS]
+    return list(COLUMNS) + (extra if rf is not None else [])
 
 
 def _summary(report: Report) -> str:
@@ -126,7 +134,7 @@ def _format_text_symbolic(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def format_text(report: Report) -> str:
+def format_text(report: Report, rf=None) -> str:
     """Aligned columns, thousands separators, activation memory in binary units."""
     if not _is_int(report.totals.macs):
         return _format_text_symbolic(report)
@@ -134,12 +142,13 @@ def format_text(report: Report) -> str:
 
     # The element count is left to the other formats so AlexNet fits 100 columns;
     # its memory (activations × dtype bytes) is shown instead.
-    keep = [i for i, c in enumerate(COLUMNS) if c.key != "activations"]
-    rows, total = _cells(report, grouped=True, bytes_human=True)
+    columns = _columns(rf)
+    keep = [i for i, c in enumerate(columns) if c.key != "activations"]
+    rows, total = _cells(report, grouped=True, bytes_human=True, rf=rf)
     rows = [[row[i] for i in keep] for row in rows]
     total = [total[i] for i in keep]
-    headers = [COLUMNS[i].header for i in keep]
-    align = ["right" if COLUMNS[i].numeric else "left" for i in keep]
+    headers = [columns[i].header for i in keep]
+    align = ["right" if columns[i].numeric else "left" for i in keep]
     table = tabulate(rows + [total], headers=headers, tablefmt="simple", colalign=align,
                      disable_numparse=True)
     lines = table.split("\n")
@@ -148,12 +157,13 @@ def format_text(report: Report) -> str:
     return _summary(report) + "\n\n" + "\n".join(lines) + "\n"
 
 
-def format_markdown(report: Report) -> str:
+def format_markdown(report: Report, rf=None) -> str:
     """A GitHub pipe table, ready to paste; totals in bold on the last row."""
-    rows, total = _cells(report, grouped=True, bytes_human=False)
-    headers = [c.header for c in COLUMNS]
+    rows, total = _cells(report, grouped=True, bytes_human=False, rf=rf)
+    columns = _columns(rf)
+    headers = [c.header for c in columns]
     out = ["| " + " | ".join(headers) + " |",
-           "|" + "|".join("---:" if c.numeric else ":---" for c in COLUMNS) + "|"]
+           "|" + "|".join("---:" if c.numeric else ":---" for c in columns) + "|"]
     esc = [[cell.replace("|", "\\|") for cell in row] for row in rows]
     out += ["| " + " | ".join(row) + " |" for row in esc]
     out.append("| " + " | ".join(f"**{cell}**" if cell else "" for cell in total) + " |")
@@ -163,18 +173,19 @@ def format_markdown(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def format_csv(report: Report) -> str:
+def format_csv(report: Report, rf=None) -> str:
     """One row per layer plus a 'total' row; plain integers, shapes as C×H×W."""
-    rows, total = _cells(report, grouped=False, bytes_human=False)
+    rows, total = _cells(report, grouped=False, bytes_human=False, rf=rf)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([c.key for c in COLUMNS])
+    writer.writerow([c.key for c in _columns(rf)])
     writer.writerows(rows + [total])
     return buf.getvalue()
 
 
-def to_json_dict(report: Report) -> dict:
-    """The documented JSON contract (docs/json.md); every count is a JSON integer."""
+def to_json_dict(report: Report, rf=None) -> dict:
+    """The documented JSON contract (docs/json.md); every count is a JSON integer.
+    With ``rf`` (table --rf) each layer also has "rf", "jump" and "start"."""
     v = json_value
     layers = [{
         "name": r.name, "type": r.type, "output": [v(d) for d in r.out_shape.dims],
@@ -182,6 +193,8 @@ def to_json_dict(report: Report) -> dict:
         "flops": v(r.flops), "activations": v(r.activations),
         "activation_bytes": v(r.activation_bytes),
     } for r in report.layers]
+    if rf is not None:
+        layers = [{**layer, **rf_json(f)} for layer, f in zip(layers, rf)]
     t = report.totals
     out = {
         "model": report.model,
@@ -203,8 +216,8 @@ def to_json_dict(report: Report) -> dict:
     return out
 
 
-def format_json(report: Report) -> str:
-    return json.dumps(to_json_dict(report), indent=2, ensure_ascii=False) + "\n"
+def format_json(report: Report, rf=None) -> str:
+    return json.dumps(to_json_dict(report, rf), indent=2, ensure_ascii=False) + "\n"
 
 
 FORMATTERS: dict[str, Callable[[Report], str]] = {
@@ -273,3 +286,51 @@ def format_sizes(scan, fmt: str = "text") -> str:
                   tabulate(rows, headers=["size", "layer", "dropped", "valid"], tablefmt="simple",
                            disable_numparse=True)]
     return "\n".join(lines) + "\n"
+
+
+def _pair(values, show=str) -> str:
+    """(7, 7) → '7'; (7, 5) → '7×5'; None → '—' (no grid)."""
+    if values is None:
+        return "—"
+    a, b = (show(v) for v in values)
+    return a if a == b else f"{a}×{b}"
+
+
+def _number(x):
+    """A Fraction as a JSON number: an integer when whole, else a float (halves are exact)."""
+    return int(x) if x.denominator == 1 else float(x)
+
+
+def _start_text(x) -> str:
+    return str(_number(x))
+
+
+def rf_cells(field) -> list:
+    note = f"largest of {field.paths} paths" if field.paths > 1 else ""
+    return [_pair(field.rf), _pair(field.jump), _pair(field.start, _start_text), note]
+
+
+def rf_json(field) -> dict:
+    out = {"rf": list(field.rf), "jump": list(field.jump) if field.jump else None,
+           "start": [_number(s) for s in field.start]}
+    if field.paths > 1:
+        out["paths"] = field.paths  # the field is the largest over this many paths
+    return out
+
+
+RF_HEADERS = ["RF", "jump", "start", "RF note"]
+
+
+def format_rf(model: str, fields, fmt: str = "text") -> str:
+    """``archcalc rf``: sizes in input pixels, (height, width) pairs."""
+    if fmt == "json":
+        layers = [{"name": f.name, **rf_json(f)} for f in fields]
+        return json.dumps({"model": model, "layers": layers}, ensure_ascii=False) + "\n"
+    from tabulate import tabulate
+
+    rows = [[f.name] + rf_cells(f) for f in fields]
+    table = tabulate(rows, headers=["layer"] + RF_HEADERS[:3] + ["note"], tablefmt="simple",
+                     colalign=("left", "right", "right", "right", "left"), disable_numparse=True)
+    foot = ("\nRF, jump and start in input pixels (pixel i centred at i); — : no spatial grid "
+            "(global layer); concat and residual rows give the largest field over their paths.")
+    return f"{model} · receptive fields\n\n{table}\n{foot}\n"

@@ -113,8 +113,10 @@ def _summary(report: Report) -> str:
     t = report.totals
     params = f"{int(t.params):,}" if _is_int(t.params) else formula(t.params)
     notes = "".join(f"\nnote: {note}" for note in getattr(report, "notes", ()))
-    return (f"{report.model} · input {shape_text(report.input_shape)} · batch {report.batch} · "
-            f"{report.dtype}\n"
+    head = f"{report.model} · input {shape_text(report.input_shape)} · batch {report.batch} · {report.dtype}"
+    if not _is_int(t.macs):  # symbolic: the total formulas are in the 'total' block
+        return f"{head}\nparams {params} ({human_bytes(t.param_bytes)})" + notes
+    return (f"{head}\n"
             f"params {params} ({human_bytes(t.param_bytes)}) · MACs {human_count(t.macs)} · "
             f"FLOPs {human_count(t.flops)} · activations {human_bytes(t.activation_bytes)}"
             + notes)

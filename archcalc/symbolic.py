@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import sympy
 from sympy.printing.str import StrPrinter
 
-from .errors import ArchcalcError
+from .engine import propagate
+from .errors import ArchcalcError, ShapeError
 from .model import Model
 from .report import Report, analyse
 from .shapes import Shape
@@ -104,7 +105,6 @@ class SymbolicReport(Report):
 
 def _conditions(model: Model, report: Report) -> tuple:
     """Dense layers whose flattened input depends on H or W, with the count they expect."""
-    from .engine import propagate
     from .layers.dense import FullyConnected
 
     dense = {node.path for node in model.layer_nodes() if isinstance(node.layer, FullyConnected)}
@@ -127,10 +127,16 @@ def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None =
     from .sizes import smallest_valid_axis
 
     c, h0, w0 = model.input_shape.dims
+    propagate(model)  # a spec that fails on its own input fails here, with its own message
     try:
         report = analyse(model, Shape.of(c, H, W), batch=B, dtype=dtype)
+    except ShapeError as err:  # e.g. branches whose sizes agree only at some inputs
+        raise ShapeError(f"no single formula: with symbolic H and W, {err.message}; the "
+                         f"model is valid only at some sizes ('archcalc sizes' lists them)",
+                         file=err.file, line=err.line, layer=err.layer) from None
     except (TypeError, ValueError) as err:  # sympy could not decide a comparison
-        raise ArchcalcError(f"this model cannot be analysed with symbolic sizes: {err}") from None
+        raise ArchcalcError(f"this model cannot be analysed with symbolic sizes: {err}",
+                            file=model.file) from None
     conditions = _conditions(model, report)
     limit = limit or 2 * max(h0, w0)
     min_h = smallest_valid_axis(model, "height", limit)

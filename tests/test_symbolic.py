@@ -117,3 +117,34 @@ def test_symbolic_path_keeps_parseable_json_for_every_bundled_model():
             for key in FIGURES:
                 if isinstance(layer[key], str):
                     sympy.sympify(layer[key])
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys):
+    """Branches that agree only at even sizes (ceil vs floor halving) cannot have one
+    formula: a one-line error naming the layer, exit 2; so does --symbolic with --input."""
+    from archcalc.cli import main
+
+    spec = tmp_path / "branchy.yaml"
+    spec.write_text(
+        "name: branchy\ninput: [2, 8, 10]\nlayers:\n  - name: mix\n    type: concat\n"
+        "    branches:\n"
+        "      - [{name: a, type: conv, filters: 2, kernel: 3, stride: 2, padding: same}]\n"
+        "      - [{name: b, type: maxpool, kernel: 2, stride: 2}]\n")
+    assert main(["table", str(spec)]) == 0  # valid at its declared 8×10
+    capsys.readouterr()
+    assert main(["table", str(spec), "--symbolic"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "layer 'mix'" in err and "no single formula" in err
+    assert main(["table", "alexnet", "--symbolic", "--input", "3,7,11"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_integer_table_path_imports_neither_sympy_nor_numpy():
+    """`archcalc table vgg16` (and --rf) run without importing sympy or numpy."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from archcalc.cli import main; main(['table', 'vgg16']); "
+            "main(['table', 'vgg16', '--rf']); "
+            "assert 'sympy' not in sys.modules and 'numpy' not in sys.modules, 'imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

@@ -114,3 +114,19 @@ def test_cli_sizes_json_and_errors(capsys):
     assert main(["sizes", "alexnet", "--min", "1", "--max", "10", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["valid"] == [] and out["smallest_valid"] == 227
+
+
+def test_non_square_scan_of_lenet5(capsys):
+    """LeNet-5 needs C5's 5×5 window to see 5×5 maps: S4 gives ((x − 4)//2 − 4)//2 = 5
+    rows for x = 32..35 and C5 then outputs 1; F6 expects 120 features, so heights and
+    widths 32..35 are valid, and only 32 (and 32×32) tiles exactly (33: S2 drops one)."""
+    result = scan(load("lenet5"), (31, 34), (32, 33))
+    assert result.valid == ((32, 32), (32, 33), (33, 32), (33, 33), (34, 32), (34, 33))
+    assert result.exact == ((32, 32),)
+    drop = next(d for d in result.inexact if d.size == (32, 33))
+    assert (drop.layer, drop.dropped) == ("S2", (0, 1))
+    assert main(["sizes", "lenet5", "--height", "31:34", "--width", "32:33",
+                 "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["height"] == [31, 34] and out["width"] == [32, 33]
+    assert out["exact"] == [[32, 32]] and out["smallest_valid"] == [32, 32]

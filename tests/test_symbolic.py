@@ -148,3 +148,16 @@ def test_integer_table_path_imports_neither_sympy_nor_numpy():
             "main(['table', 'vgg16', '--rf']); "
             "assert 'sympy' not in sys.modules and 'numpy' not in sys.modules, 'imported'")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_markdown_and_text_show_readable_formulas(capsys):
+    """Markdown rows and the text blocks carry the floor-form formulas and the notes."""
+    from archcalc.cli import main
+
+    assert main(["table", "alexnet", "--symbolic", "--format", "markdown"]) == 0
+    md = capsys.readouterr().out
+    assert "| conv1 | conv+relu | 96×(floor((H - 11)/4) + 1)×(floor((W - 11)/4) + 1) |" in md
+    assert "fix the input size" in md
+    assert main(["table", "alexnet_torchvision", "--symbolic"]) == 0
+    text = capsys.readouterr().out
+    assert "accepts any input with H ≥ 63 and W ≥ 63" in text

@@ -1,7 +1,6 @@
 """Symbolic mode: formulas from the engine's own rules, exact at every valid size."""
 import json
 
-import pytest
 import sympy
 from hypothesis import assume, given, settings, strategies as st
 

@@ -94,7 +94,10 @@ def list_models():
 @click.option("--columns", "columns_text", metavar="A,B,...",
               help="columns to show, by JSON name (also comparisons, additions, "
                    "multiplications, divisions, exponentials)")
-def table(model, fmt, input_text, batch, dtype, option_texts, convention, columns_text):
+@click.option("--symbolic", is_flag=True, help="H, W and batch B as symbols: every figure a formula")
+@click.option("--rf", "with_rf", is_flag=True, help="add receptive field, jump and start columns")
+def table(model, fmt, input_text, batch, dtype, option_texts, convention, columns_text,
+          symbolic, with_rf):
     """Per-layer table of MODEL (a bundled name or a spec file)."""
     from .catalog import load
     from .conventions import apply
@@ -103,9 +106,74 @@ def table(model, fmt, input_text, batch, dtype, option_texts, convention, column
 
     columns = parse_columns(columns_text) if columns_text is not None else None
     spec = load(model, options=dict(parse_option(t) for t in option_texts))
-    report = apply(analyse(spec, input_shape(spec, input_text), batch=batch, dtype=dtype),
-                   convention)
-    click.echo(FORMATTERS[fmt](report, columns), nl=False)
+    if symbolic:
+        if input_text or batch != 1 or with_rf or convention != "archcalc":
+            raise click.UsageError("--symbolic replaces --input and --batch by symbols "
+                                   "H, W, B; it takes no --input, --batch, --rf or --convention")
+        from .symbolic import analyse_symbolic
+
+        click.echo(FORMATTERS[fmt](analyse_symbolic(spec, dtype=dtype), columns), nl=False)
+        return
+    shape = input_shape(spec, input_text)
+    report = apply(analyse(spec, shape, batch=batch, dtype=dtype), convention)
+    fields = None
+    if with_rf:
+        from .receptive import receptive_fields
+
+        fields = receptive_fields(spec, shape)
+    click.echo(FORMATTERS[fmt](report, columns, rf=fields), nl=False)
+
+
+def _range(text: str | None, default: tuple) -> tuple:
+    """'A:B' → (A, B)."""
+    if text is None:
+        return default
+    try:
+        lo, hi = (int(p) for p in text.split(":"))
+    except ValueError:
+        raise ArchcalcError(f"a size range is MIN:MAX of integers, got {text!r}") from None
+    return lo, hi
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--min", "lo", type=int, default=1, show_default=True, help="smallest square size")
+@click.option("--max", "hi", type=int, default=512, show_default=True, help="largest square size")
+@click.option("--height", metavar="MIN:MAX", help="height range (non-square; with --width)")
+@click.option("--width", metavar="MIN:MAX", help="width range (non-square; with --height)")
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="output format")
+def sizes(model, lo, hi, height, width, option_texts, fmt):
+    """Valid and exactly tiling input sizes of MODEL, and where inexact sizes drop pixels."""
+    from .catalog import load
+    from .render_fields import format_sizes
+    from .sizes import scan
+
+    if (height is None) != (width is None):
+        raise click.UsageError("--height and --width go together (MIN:MAX each)")
+    spec = load(model, options=dict(parse_option(t) for t in option_texts))
+    result = scan(spec, _range(height, (lo, hi)), _range(width, None) if width else None)
+    click.echo(format_sizes(result, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--input", "input_text", metavar="C,H,W", help="input size ('same' padding depends on it)")
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="output format")
+def rf(model, input_text, option_texts, fmt):
+    """Receptive field, jump and start of every layer of MODEL, in input pixels."""
+    from .catalog import load
+    from .receptive import receptive_fields
+    from .render_fields import format_rf
+
+    spec = load(model, options=dict(parse_option(t) for t in option_texts))
+    fields = receptive_fields(spec, input_shape(spec, input_text))
+    click.echo(format_rf(spec.name, fields, fmt), nl=False)
 
 
 @cli.command()

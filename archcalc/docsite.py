@@ -41,8 +41,88 @@ def model_page(name: str) -> str:
 
 
 def _extra_sections(name, model, report) -> list[str]:
-    """Sections that come from other modules (sizes, receptive fields, symbolic formulas)."""
-    return []
+    """Sections that come from other modules: input sizes, receptive fields, formulas."""
+    return _sizes_section(name, model) + _rf_section(name, model) + _symbolic_section(name, model)
+
+
+#: the size scan of a model page covers the declared size ± this many pixels
+SIZE_WINDOW = 32
+
+
+def _sizes_section(name, model) -> list[str]:
+    from .render_fields import _spans
+    from .sizes import scan
+
+    c, h, w = model.input_shape.dims
+    lo, hi = max(1, h - SIZE_WINDOW), h + SIZE_WINDOW
+    square = h == w
+    result = scan(model, (lo, hi), None)
+    out = ["## Input sizes", "",
+           f"From `archcalc sizes {name} --min {lo} --max {hi}` (square inputs; "
+           "[what 'exact' means](../conventions.md#dropped-rows)):", ""]
+    smallest = result.smallest_valid
+    out.append(f"- **smallest valid input:** {smallest[0]}×{smallest[1]}" if smallest
+               else "- **smallest valid input:** none found")
+    out.append(f"- **valid sizes in {lo}–{hi}:** {_spans([s[0] for s in result.valid])}")
+    out.append(f"- **sizes that tile exactly:** {_spans([s[0] for s in result.exact])}")
+    if square:
+        drop = next((d for d in result.inexact if d.size == (h, w)), None)
+        if drop is None:
+            out.append(f"- the declared {h}×{w} tiles exactly")
+        else:
+            out.append(f"- at the declared {h}×{w}, `{drop.layer}` is the first layer that drops "
+                       f"input: {_count(drop.dropped[0], 'row')}, {_count(drop.dropped[1], 'column')}")
+    return out + [""]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+#: models with at most this many rows list every receptive field; larger ones list the
+#: rows where the grid coarsens (the jump grows) and the last row on a grid
+RF_ALL_ROWS = 40
+
+
+def _rf_section(name, model) -> list[str]:
+    from .receptive import receptive_fields
+    from .render_fields import rf_cells
+
+    fields = receptive_fields(model)
+    shown = list(fields)
+    intro = f"From `archcalc rf {name}`, in input pixels ([definitions](../receptive-fields.md))"
+    if len(fields) > RF_ALL_ROWS:
+        gridded = [f for f in fields if f.jump is not None]
+        shown = [f for prev, f in zip((None,) + tuple(gridded), gridded)
+                 if prev is None or f.jump != prev.jump]
+        if gridded and gridded[-1] not in shown:
+            shown.append(gridded[-1])
+        intro += "; the rows where the jump grows, and the last row on a grid"
+    out = ["## Receptive fields", "", intro + ":", "",
+           "| layer | RF | jump | start | note |", "|:---|---:|---:|---:|:---|"]
+    out += ["| " + " | ".join([f.name] + rf_cells(f)) + " |" for f in shown]
+    return out + [""]
+
+
+#: the symbolic section shows the rows of the model's first this many top-level nodes
+SYMBOLIC_NODES = 3
+
+
+def _symbolic_section(name, model) -> list[str]:
+    """Output size and MACs of the first layers as formulas in H and W (batch 1)."""
+    from dataclasses import replace
+
+    from .formatters import shape_text
+    from .symbolic import H, W, formula
+
+    head = replace(model, nodes=model.nodes[:SYMBOLIC_NODES], published=())
+    report = analyse(head, model.input_shape.__class__.of(model.input_shape.channels, H, W))
+    out = ["## Symbolic sizes of the first layers", "",
+           f"From `archcalc table {name} --symbolic`: an H×W input, batch 1.", "",
+           "| layer | output | MACs |", "|:---|:---|:---|"]
+    out += [f"| {r.name} | {shape_text(r.out_shape)} | {formula(r.macs)} |".replace("*", "·")
+            for r in report.layers]
+    return out + [""]
 
 
 def pages(with_plots: bool = True) -> dict[str, str]:
@@ -54,6 +134,7 @@ def pages(with_plots: bool = True) -> dict[str, str]:
 def _pages(with_plots: bool) -> tuple:
     # Cached: the bundled specs do not change while a process runs.
     from .check import check_model
+    from .docfigures import refreshed_pages
     from .docgen import MODELS_MD, render_models_md
     from .docgen_conventions import render as render_conventions
     from .render_check import render_errata
@@ -61,7 +142,7 @@ def _pages(with_plots: bool) -> tuple:
     names = bundled_names()
     result = {MODELS_MD: render_models_md(),
               "errata.md": render_errata(tuple(v for n in names for v in check_model(load(n)))),
-              "conventions-compared.md": render_conventions()}
+              "conventions-compared.md": render_conventions(), **refreshed_pages()}
     for name in names:
         result[f"models/{name}.md"] = model_page(name)
     if with_plots:

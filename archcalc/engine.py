@@ -102,6 +102,35 @@ class _Pass:
         return body
 
 
+def declared_features(model: Model) -> dict:
+    """Input features of each fully connected layer at the model's declared input, by path."""
+    first = _Pass(model, None)
+    first.run(model.nodes, model.input_shape)
+    return first.features
+
+
+def propagate_partial(model: Model, input_shape: Shape | None = None, pins: dict | None = None,
+                      fixed_head: bool = True) -> tuple[tuple, ArchcalcError | None]:
+    """Like :func:`propagate`, but returns (rows before the error, the error or None).
+
+    ``pins`` (from :func:`declared_features`) saves the declared pass when scanning sizes.
+    """
+    declared = model.input_shape
+    if not fixed_head or input_shape is None or input_shape == declared:
+        pins = None
+    elif pins is None:
+        try:
+            pins = declared_features(model)
+        except ArchcalcError as err:  # the spec fails on its own declared input
+            return (), err
+    p = _Pass(model, pins)
+    try:
+        p.run(model.nodes, input_shape or declared)
+    except ArchcalcError as err:
+        return tuple(p.rows), err
+    return tuple(p.rows), None
+
+
 def propagate(model: Model, input_shape: Shape | None = None,
               fixed_head: bool = True) -> tuple[Row, ...]:
     """Per-sample rows for ``model`` on ``input_shape`` (default: its declared input).
@@ -111,12 +140,7 @@ def propagate(model: Model, input_shape: Shape | None = None,
     mismatch is an error, not a silently resized weight matrix.  ``fixed_head=False``
     lets them follow the input instead (to ask what a paper's other input size implies).
     """
-    declared = model.input_shape
-    pins = None
-    if fixed_head and input_shape is not None and input_shape != declared:
-        first = _Pass(model, None)
-        first.run(model.nodes, declared)
-        pins = first.features
-    p = _Pass(model, pins)
-    p.run(model.nodes, input_shape or declared)
-    return tuple(p.rows)
+    rows, error = propagate_partial(model, input_shape, fixed_head=fixed_head)
+    if error is not None:
+        raise error
+    return rows

@@ -70,7 +70,9 @@ def analyse(model: Model, input_shape: Shape | None = None, batch: int = 1,
     Batch multiplies connections, MACs, FLOPs, activations and their bytes; params do not
     depend on it (docs/conventions.md).
     """
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+    if getattr(batch, "is_Symbol", False):  # symbolic mode: batch N (archcalc.symbolic)
+        pass
+    elif isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ArchcalcError(f"batch must be a positive integer, got {batch!r}")
     dtype = dtype or model.dtype
     if dtype not in DTYPE_BYTES:

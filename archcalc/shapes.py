@@ -88,6 +88,11 @@ def window_out(size: Size, kernel: Size, stride: Size, pad_before: Size = 0, pad
     if not ceil_mode:
         return span // stride + 1
     out = ceildiv(span, stride) + 1
+    extent = effective_kernel(kernel, dilation)
+    if is_known(stride, pad_after, extent) and stride + pad_after <= extent:
+        # (out − 1)·stride ≤ span + stride − 1 < size + pad_before: no window to drop (every
+        # usual pool, k ≥ s; the symbolic formula then needs no Piecewise)
+        return out
     if is_known(out, size, pad_before, stride):
         if (out - 1) * stride >= size + pad_before:
             out -= 1
@@ -104,6 +109,11 @@ def same_padding(size: Size, kernel: Size, stride: Size, dilation: Size = 1) -> 
     Returns (out, pad_before, pad_after).
     """
     out = ceildiv(size, stride)
-    total = size_max((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
+    extent = effective_kernel(kernel, dilation)
+    total = (out - 1) * stride + extent - size
+    # (out − 1)·stride ≥ size − stride, so the total is ≥ 0 whenever extent ≥ stride: the
+    # max is needed only for windows narrower than their stride (and keeps formulas short)
+    if not (is_known(extent, stride) and extent >= stride):
+        total = size_max(total, 0)
     before = total // 2
     return out, before, total - before

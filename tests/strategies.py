@@ -72,15 +72,19 @@ def tf_same(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple:
 
 
 @st.composite
-def axis_case(draw, max_kernel=4, max_dilation=2, max_pad=3, max_extra=6):
+def axis_case(draw, max_kernel=4, max_dilation=2, max_pad=3, max_extra=6, torch_pads=False):
     """(kernel, stride, dilation, (pad_before, pad_after), size) along one axis; the padded
-    input holds at least one window and each pad is smaller than the window."""
+    input holds at least one window and each pad is smaller than the window.
+    ``torch_pads``: equal pads of at most kernel // 2, the only ones PyTorch's pools take."""
     k = draw(st.integers(1, max_kernel))
     d = draw(st.integers(1, max_dilation))
     s = draw(st.integers(1, 3))
     extent = d * (k - 1) + 1
-    pb = draw(st.integers(0, min(max_pad, extent - 1)))
-    pa = draw(st.integers(0, min(max_pad, extent - 1)))
+    if torch_pads:
+        pb = pa = draw(st.integers(0, min(max_pad, k // 2)))
+    else:
+        pb = draw(st.integers(0, min(max_pad, extent - 1)))
+        pa = draw(st.integers(0, min(max_pad, extent - 1)))
     size = draw(st.integers(max(1, extent - pb - pa), extent + max_extra))
     return k, s, d, (pb, pa), size
 
@@ -114,10 +118,10 @@ def table_cases(draw):
 
 
 @st.composite
-def pool_cases(draw, dilation=False, ceil=True, same=True):
+def pool_cases(draw, dilation=False, ceil=True, same=True, torch_pads=False):
     """Raw window-pool attributes (kernel, stride, padding, [dilation], [ceil_mode]) and input."""
-    (kh, sh, dh, ph, h) = draw(axis_case(max_dilation=2 if dilation else 1))
-    (kw, sw, dw, pw, w) = draw(axis_case(max_dilation=2 if dilation else 1))
+    axis = axis_case(max_dilation=2 if dilation else 1, torch_pads=torch_pads)
+    (kh, sh, dh, ph, h), (kw, sw, dw, pw, w) = draw(axis), draw(axis)
     raw = {"kernel": [kh, kw], "stride": [sh, sw]}
     pads = (ph, pw)
     if same and draw(st.booleans()):
@@ -130,3 +134,46 @@ def pool_cases(draw, dilation=False, ceil=True, same=True):
     if dilation:
         raw["dilation"] = [dh, dw]
     return raw, (draw(small), h, w), pads, draw(st.integers(1, 2))
+
+
+# --- random conv/pool stacks (symbolic sizes, size scans, receptive fields) ---------------
+
+@st.composite
+def window_layers(draw, allow_same: bool = True, allow_ceil: bool = True):
+    """One conv, maxpool or avgpool layer as a spec mapping, small windows."""
+    kind = draw(st.sampled_from(["conv", "maxpool", "avgpool"]))
+    kernel = [draw(st.integers(1, 4)), draw(st.integers(1, 4))]
+    layer = {"type": kind, "kernel": kernel, "stride": [draw(st.integers(1, 3)),
+                                                        draw(st.integers(1, 3))]}
+    if kind == "conv":
+        layer["filters"] = draw(st.integers(1, 4))
+    if kind in ("conv", "maxpool") and draw(st.booleans()):
+        layer["dilation"] = [draw(st.integers(1, 2)), draw(st.integers(1, 2))]
+    if allow_same and draw(st.integers(0, 4)) == 0:
+        layer["padding"] = "same"
+    else:
+        # pads smaller than the window (PyTorch's rule), asymmetric allowed
+        d = layer.get("dilation", [1, 1])
+        ext = [d[i] * (kernel[i] - 1) + 1 for i in range(2)]
+        layer["padding"] = [[draw(st.integers(0, min(2, e - 1))), draw(st.integers(0, min(2, e - 1)))]
+                            for e in ext]
+        if kind != "conv" and allow_ceil:
+            layer["ceil_mode"] = draw(st.booleans())
+    return layer
+
+
+@st.composite
+def window_stacks(draw, max_layers: int = 4, heads: bool = True, **kw):
+    """A spec document: 1..max_layers window layers on a C×H×W input, optionally a head
+    (flatten + dense, which pins the input size, or gap + dense, which frees it)."""
+    layers = draw(st.lists(window_layers(**kw), min_size=1, max_size=max_layers))
+    head = draw(st.sampled_from(["none", "dense", "gap"])) if heads else "none"
+    if head == "dense":
+        layers = layers + [{"type": "flatten"}, {"type": "dense", "units": 3}]
+    elif head == "gap":
+        layers = layers + [{"type": "gap"}, {"type": "dense", "units": 3}]
+    for i, layer in enumerate(layers):
+        layer["name"] = f"l{i}"
+    c = draw(st.integers(1, 3))
+    return {"name": "random", "input": [c, draw(st.integers(8, 24)), draw(st.integers(8, 24))],
+            "layers": layers}

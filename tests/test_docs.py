@@ -38,3 +38,23 @@ def test_every_generated_page_is_fresh():
              if not (ROOT / "docs" / rel).is_file()
              or (ROOT / "docs" / rel).read_text(encoding="utf-8") != text]
     assert not stale, f"stale generated docs {stale}: run `archcalc docs`"
+
+
+def test_every_block_generator_is_used():
+    """Each generated block has a home in some hand-written page (a renamed key would
+    otherwise leave its figures unchecked)."""
+    from archcalc.docfigures import GENERATORS, blocks
+
+    seen = {key for path in (ROOT / "docs").glob("*.md")
+            for key in blocks(path.read_text(encoding="utf-8"))}
+    assert seen == set(GENERATORS)
+
+
+def test_stack_of_3x3_has_7x7_field_with_27_against_49_c2():
+    """Three 3×3 convs: field 1 + 3·2 = 7 and 3·9·C² = 27C² weights; one 7×7: 49C²
+    (C = 64: 27·4096 = 110,592 and 49·4096 = 200,704)."""
+    from archcalc.docfigures import GENERATORS
+
+    text = GENERATORS["stacked-3x3-vs-7x7"]()
+    assert "| `stack3x3` | 3 | 7×7 | 110,592 | 27 |" in text
+    assert "| `conv7x7` | 1 | 7×7 | 200,704 | 49 |" in text

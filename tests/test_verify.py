@@ -226,3 +226,16 @@ def test_connection_table_memory_prediction_at_batch_64():
     assert c3.predicted_bytes > 1 << 20
     assert abs(c3.measured_bytes / c3.predicted_bytes - 1) < 0.05
     assert result.ok
+
+
+def test_ceil_pool_pads_only_when_a_window_overhangs():
+    """SqueezeNet's first pool (3×3/2, ceil mode) on 109 rows tiles exactly ((109 − 3)/2 is
+    whole): no padded copy, workspace 0. On 110 rows the 55th window overhangs by one row,
+    so the pool works on a 111×111 copy: 96·111·111 elements."""
+    from archcalc.fields import build
+    from archcalc.layers import REGISTRY
+    from archcalc.shapes import Shape
+
+    pool = build(REGISTRY["maxpool"], {"kernel": 3, "stride": 2, "ceil_mode": True})
+    assert pool.workspace(Shape.of(96, 109, 109)) == 0
+    assert pool.workspace(Shape.of(96, 110, 110)) == 96 * 111 * 111

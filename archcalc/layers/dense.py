@@ -19,8 +19,18 @@ class FullyConnected(Layer):
     """
 
     def features_in(self, x: Shape):
+        """The input features; on symbolic sizes, the pinned count when there is one.
+
+        A weight matrix does not grow with the input, so a pinned layer's counts are
+        constants: symbolic mode reports the condition ``numel == in_features`` beside
+        them (archcalc.symbolic), instead of formulas that hold nowhere else.
+        """
         n = x.numel
-        if self.in_features is not None and is_known(n) and n != self.in_features:
+        if self.in_features is None:
+            return n
+        if not is_known(n):
+            return self.in_features
+        if n != self.in_features:
             raise ShapeError(f"expects {self.in_features:,} input features, got {n:,} from {x}; "
                              f"a fully connected layer fixes the input size")
         return n

@@ -50,7 +50,7 @@ SIZE_WINDOW = 32
 
 
 def _sizes_section(name, model) -> list[str]:
-    from .render_fields import _spans
+    from .render_fields import plural, spans
     from .sizes import scan
 
     c, h, w = model.input_shape.dims
@@ -63,20 +63,16 @@ def _sizes_section(name, model) -> list[str]:
     smallest = result.smallest_valid
     out.append(f"- **smallest valid input:** {smallest[0]}×{smallest[1]}" if smallest
                else "- **smallest valid input:** none found")
-    out.append(f"- **valid sizes in {lo}–{hi}:** {_spans([s[0] for s in result.valid])}")
-    out.append(f"- **sizes that tile exactly:** {_spans([s[0] for s in result.exact])}")
+    out.append(f"- **valid sizes in {lo}–{hi}:** {spans([s[0] for s in result.valid])}")
+    out.append(f"- **sizes that tile exactly:** {spans([s[0] for s in result.exact])}")
     if square:
         drop = next((d for d in result.inexact if d.size == (h, w)), None)
         if drop is None:
             out.append(f"- the declared {h}×{w} tiles exactly")
         else:
             out.append(f"- at the declared {h}×{w}, `{drop.layer}` is the first layer that drops "
-                       f"input: {_count(drop.dropped[0], 'row')}, {_count(drop.dropped[1], 'column')}")
+                       f"input: {plural(drop.dropped[0], 'row')}, {plural(drop.dropped[1], 'column')}")
     return out + [""]
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 #: models with at most this many rows list every receptive field; larger ones list the

@@ -181,7 +181,8 @@ def _summary(report: Report) -> str:
             f"{report.dtype}\n")
     notes = "".join(f"\nnote: {note}" for note in getattr(report, "notes", ()))
     if not _is_int(t.macs):  # symbolic: the total formulas are in the 'total' block
-        return head + f"params {_exact(t.params)} ({human_bytes(t.param_bytes)})" + notes
+        params = f"{int(t.params):,}" if _is_int(t.params) else formula(t.params)
+        return head + f"params {params} ({human_bytes(t.param_bytes)})" + notes
     text = (head + f"params {t.params:,} ({human_bytes(t.param_bytes)}) · MACs {human_count(t.macs)} · "
             f"FLOPs {human_count(t.flops)} · activations {human_bytes(t.activation_bytes)}")
     return text + "".join(f"\n{line}" for line in convention_lines(report)) + notes

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 
 
-def _spans(values: list) -> str:
+def plural(n: int, noun: str) -> str:
+    """1 row, 2 rows."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def spans(values: list) -> str:
     """[1, 2, 3, 7] → '1–3, 7'."""
     out, start, prev = [], None, None
     for v in values + [None]:
@@ -44,7 +49,7 @@ def format_sizes(scan, fmt: str = "text") -> str:
     if scan.square:
         where = f"square inputs {scan.heights[0]}–{scan.heights[1]}"
         show = lambda hw: str(hw[0])  # noqa: E731
-        listed = lambda pairs: _spans([p[0] for p in pairs])  # noqa: E731
+        listed = lambda pairs: spans([p[0] for p in pairs])  # noqa: E731
     else:
         where = (f"heights {scan.heights[0]}–{scan.heights[1]} × "
                  f"widths {scan.widths[0]}–{scan.widths[1]}")
@@ -58,7 +63,7 @@ def format_sizes(scan, fmt: str = "text") -> str:
     if not scan.valid:
         lines.append("no valid size in this range")
     if scan.inexact:
-        rows = [[show(d.size), d.layer, f"{d.dropped[0]} rows, {d.dropped[1]} cols",
+        rows = [[show(d.size), d.layer, f"{plural(d.dropped[0], 'row')}, {plural(d.dropped[1], 'col')}",
                  "yes" if d.valid else "no"] for d in scan.inexact]
         lines += ["", "inexact sizes (first layer that drops input pixels):",
                   tabulate(rows, headers=["size", "layer", "dropped", "valid"], tablefmt="simple",

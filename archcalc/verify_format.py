@@ -52,7 +52,7 @@ def render_json(v: Verification) -> str:
     for c in v.checks:
         rows.append({
             "name": c.name, "type": c.type,
-            "out_shape": {"engine": list(c.engine_shape), "numpy": list(c.numpy_shape), "ok": c.shape_ok},
+            "output": {"engine": list(c.engine_shape), "numpy": list(c.numpy_shape), "ok": c.shape_ok},
             "params": {"engine": c.engine_params, "numpy": c.numpy_params, "ok": c.params_ok},
             "macs": {"engine": c.engine_macs, "numpy": c.numpy_macs, "ok": c.macs_ok},
             "memory_bytes": {"predicted": c.predicted_bytes, "measured": c.measured_bytes,
@@ -61,7 +61,7 @@ def render_json(v: Verification) -> str:
             "ok": c.ok,
         })
     doc = {
-        "model": v.model, "input_shape": list(v.input_shape.dims), "batch": v.batch,
+        "model": v.model, "input": list(v.input_shape.dims), "batch": v.batch,
         "dtype": v.dtype, "seed": v.seed, "ok": v.ok, "layers": rows,
         "forward_seconds": v.forward_seconds,
         "peak_memory_bytes": {"predicted": v.predicted_peak, "measured": v.measured_peak},

@@ -1,4 +1,5 @@
-"""Receptive fields: known figures by hand, and a NumPy dependency-mask cross-check."""
+"""Receptive fields: known figures by hand, a tap-by-tap dependency mask, and impulses
+through the numeric core's real forward."""
 import json
 from fractions import Fraction
 
@@ -177,3 +178,39 @@ def test_table_rf_is_opt_in(capsys):
     assert with_rf["layers"][0]["rf"] == [11, 11] and with_rf["layers"][0]["jump"] == [4, 4]
     assert main(["table", "alexnet"]) == 0
     assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 100
+
+
+@settings(max_examples=40)
+@given(doc=window_stacks(heads=False), data=st.data())
+def test_numpy_impulses_reach_exactly_the_pulled_back_pixels(doc, data):
+    """Through the numeric core's real forward: with positive weights and no bias, an
+    impulse on input pixel p makes an output unit positive exactly when p can influence it.
+    One batch holds an impulse per pixel; the pixels that light the unit are the dependency
+    mask, and they lie in the computed field (clipped to the image)."""
+    from archcalc.numeric import Runner
+
+    model = build_model(doc)
+    try:
+        rows = propagate(model)
+    except ArchcalcError:
+        assume(False)
+    c, h, w = model.input_shape.dims
+    runner = Runner(seed=data.draw(st.integers(0, 9)), dtype="float64")
+    runner.run(model, np.zeros((1, c, h, w)))  # makes the weights
+    for path, weights in runner.weights.items():
+        runner.weights[path] = {k: (np.abs(v) + 0.1 if k == "weight" else np.zeros_like(v))
+                                for k, v in weights.items()}
+    impulses = np.zeros((h * w, c, h, w))
+    impulses[np.arange(h * w), :, np.arange(h * w) // w, np.arange(h * w) % w] = 1.0
+    out = runner.run(model, impulses)
+    oh, ow = rows[-1].counts.out_shape.spatial
+    unit = (data.draw(st.integers(0, oh - 1)), data.draw(st.integers(0, ow - 1)))
+    lit = (out[:, :, unit[0], unit[1]] > 0).any(axis=1).reshape(h, w)
+    np.testing.assert_array_equal(lit, dependency_mask(model, unit))
+    field = receptive_fields(model)[-1]
+    for axis, size in enumerate((h, w)):
+        hit = np.flatnonzero(lit.any(axis=1 - axis))
+        if hit.size:
+            centre = field.start[axis] + unit[axis] * field.jump[axis]
+            half = Fraction(field.rf[axis] - 1, 2)
+            assert max(0, centre - half) <= hit.min() and hit.max() <= min(size - 1, centre + half)

@@ -56,6 +56,13 @@ def parse_option(text: str) -> tuple[str, object]:
         return name, raw
 
 
+def load_with_options(model: str, option_texts=()):
+    """The model named on the command line, with its --option NAME=VALUE settings."""
+    from .catalog import load
+
+    return load(model, options=dict(parse_option(t) for t in option_texts))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archcalc")
 def cli():
@@ -99,13 +106,12 @@ def list_models():
 def table(model, fmt, input_text, batch, dtype, option_texts, convention, columns_text,
           symbolic, with_rf):
     """Per-layer table of MODEL (a bundled name or a spec file)."""
-    from .catalog import load
     from .conventions import apply
     from .formatters import FORMATTERS, parse_columns
     from .report import analyse
 
     columns = parse_columns(columns_text) if columns_text is not None else None
-    spec = load(model, options=dict(parse_option(t) for t in option_texts))
+    spec = load_with_options(model, option_texts)
     if symbolic:
         if input_text or batch != 1 or with_rf or convention != "archcalc":
             raise click.UsageError("--symbolic replaces --input and --batch by symbols "
@@ -147,13 +153,12 @@ def _range(text: str | None, default: tuple) -> tuple:
               show_default=True, help="output format")
 def sizes(model, lo, hi, height, width, option_texts, fmt):
     """Valid and exactly tiling input sizes of MODEL, and where inexact sizes drop pixels."""
-    from .catalog import load
     from .render_fields import format_sizes
     from .sizes import scan
 
     if (height is None) != (width is None):
         raise click.UsageError("--height and --width go together (MIN:MAX each)")
-    spec = load(model, options=dict(parse_option(t) for t in option_texts))
+    spec = load_with_options(model, option_texts)
     result = scan(spec, _range(height, (lo, hi)), _range(width, None) if width else None)
     click.echo(format_sizes(result, fmt), nl=False)
 
@@ -167,11 +172,10 @@ def sizes(model, lo, hi, height, width, option_texts, fmt):
               show_default=True, help="output format")
 def rf(model, input_text, option_texts, fmt):
     """Receptive field, jump and start of every layer of MODEL, in input pixels."""
-    from .catalog import load
     from .receptive import receptive_fields
     from .render_fields import format_rf
 
-    spec = load(model, options=dict(parse_option(t) for t in option_texts))
+    spec = load_with_options(model, option_texts)
     fields = receptive_fields(spec, input_shape(spec, input_text))
     click.echo(format_rf(spec.name, fields, fmt), nl=False)
 
@@ -258,11 +262,10 @@ def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fm
 
     Exit status: 0 every check agrees, 1 some disagree (listed), 2 bad input.
     """
-    from .catalog import load
     from .verify import verify
     from .verify_format import render_json, render_text
 
-    spec = load(model, options=dict(parse_option(t) for t in option_texts))
+    spec = load_with_options(model, option_texts)
     shape = input_shape(spec, input_text)
     bar = None
     if fmt == "text" and sys.stderr.isatty():

@@ -87,8 +87,6 @@ def _exact(n):
 
 def human_bytes(n: int) -> str:
     """Binary units, three significant figures: 1,161,600 → '1.11 MiB'."""
-    if not _is_int(n):
-        return f"{formula(n)} B"
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":

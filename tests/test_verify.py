@@ -239,3 +239,18 @@ def test_ceil_pool_pads_only_when_a_window_overhangs():
     pool = build(REGISTRY["maxpool"], {"kernel": 3, "stride": 2, "ceil_mode": True})
     assert pool.workspace(Shape.of(96, 109, 109)) == 0
     assert pool.workspace(Shape.of(96, 110, 110)) == 96 * 111 * 111
+
+
+def test_side_branches_run_and_leave_the_main_path_alone(capsys):
+    """GoogLeNet's auxiliary classifiers (--option aux_logits=true) verify like every other
+    row, and the main path's output is the same array with or without them: weights come
+    from each layer's own path, and a side branch's output feeds nothing."""
+    from archcalc.numeric import forward
+
+    assert main(["verify", "googlenet", "--option", "aux_logits=true"]) == 0
+    out = capsys.readouterr().out
+    assert "loss1/classifier" in out and "loss2/classifier" in out
+    _, plain = forward(load("googlenet"))
+    _, with_aux = forward(load("googlenet", options={"aux_logits": True}))
+    assert len(with_aux) == len(plain) + 10  # 5 rows per auxiliary classifier
+    np.testing.assert_array_equal(plain[-1].output, with_aux[-1].output)

@@ -160,3 +160,33 @@ def test_most_torchvision_weight_layers_are_matched(spec):
     weights = {p for p, leaf in trace(spec).leaves.items() if leaf.type in ("Conv2d", "Linear")}
     found = {path for _, path, _ in matched(spec)} & weights
     assert len(found) >= 0.9 * len(weights), sorted(weights - found)[:5]
+
+
+#: paper ResNets (stride on the first 1×1) → their torchvision v1.5 twin (stride on the 3×3)
+PAPER_RESNETS = {"resnet50": "resnet50_torchvision", "resnet101": "resnet101_torchvision",
+                 "resnet152": "resnet152_torchvision"}
+
+
+@pytest.mark.parametrize("spec", PAPER_RESNETS)
+def test_paper_resnets_differ_from_torchvision_only_where_v1_5_moves_the_stride(spec):
+    """The paper's ResNet-50/101/152 have torchvision's parameters, layer for layer, and its
+    output shapes everywhere except after the first 1×1 convolution (and its batch norm and
+    ReLU) of the first block of layer2..layer4: the paper strides there, torchvision's v1.5
+    strides the 3×3 next to it, so those maps are (H/2)×(W/2) here and H×W in torchvision."""
+    twin = trace(PAPER_RESNETS[spec])
+    assert analyse(load(spec)).totals.params == twin.params
+    # relu1 has no torchvision module of its own (the block's ReLU is shared), so the rows
+    # compared and found to differ are the 1×1 convolution and its batch norm
+    moved = {f"layer{s}/0/{n}" for s in (2, 3, 4) for n in ("conv1", "bn1")}
+    differ = set()
+    for row in analyse(load(spec)).layers:
+        leaf = twin.leaves.get(dotted(row.name))
+        if leaf is None:
+            continue
+        if leaf.type in WEIGHTED:
+            assert row.params == leaf.params, row.name
+        if len(leaf.shapes) == 1 and row.out_shape.dims != leaf.shapes[0]:
+            c, h, w = leaf.shapes[0]
+            assert row.out_shape.dims == (c, h // 2, w // 2), row.name
+            differ.add(row.name)
+    assert differ == moved

@@ -53,7 +53,7 @@ def _sizes_section(name, model) -> list[str]:
     from .render_fields import plural, spans
     from .sizes import scan
 
-    c, h, w = model.input_shape.dims
+    _, h, w = model.input_shape.dims
     lo, hi = max(1, h - SIZE_WINDOW), h + SIZE_WINDOW
     square = h == w
     result = scan(model, (lo, hi), None)
@@ -109,14 +109,15 @@ def _symbolic_section(name, model) -> list[str]:
     from dataclasses import replace
 
     from .formatters import shape_text
+    from .shapes import Shape
     from .symbolic import H, W, formula
 
     head = replace(model, nodes=model.nodes[:SYMBOLIC_NODES], published=())
-    report = analyse(head, model.input_shape.__class__.of(model.input_shape.channels, H, W))
+    report = analyse(head, Shape.of(model.input_shape.channels, H, W))
     out = ["## Symbolic sizes of the first layers", "",
            f"From `archcalc table {name} --symbolic`: an H×W input, batch 1.", "",
            "| layer | output | MACs |", "|:---|:---|:---|"]
-    out += [f"| {r.name} | {shape_text(r.out_shape)} | {formula(r.macs)} |".replace("*", "·")
+    out += [f"| {r.name} | {shape_text(r.out_shape)} | {formula(r.macs).replace('*', '·')} |"
             for r in report.layers]
     return out + [""]
 

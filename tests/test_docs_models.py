@@ -61,3 +61,22 @@ def test_pair_sections_carry_hand_checked_figures():
     assert total == 23_808
     assert f"hold {total * 25:,} weights" in text and f"hold {total * 9:,} weights" in text
     assert f"+{3 * 77_070_336:,} (+6.0%)" in text
+
+
+def test_model_pages_carry_sizes_fields_and_formulas_checked_by_hand():
+    """The per-model pages' extra sections hold figures worked out by hand:
+    AlexNet (Caffe): (227 − 11)/4 + 1 = 55 is whole, so 227 tiles exactly, and with the
+    dense head pinned to 256·6·6 the valid sizes are 227..258 (pool5 stays 6×6 until 259:
+    conv1 (259 − 11)//4 + 1 = 63, pool1 31, pool2 15, pool5 7); pool5's field is 195 at
+    jump 32; conv1 gives floor((H − 11)/4) + 1 rows and 11·11·3 = 363 MACs per output of
+    its 96 maps (34,848 per position).  VGG-16: pool5 field 212, jump 32."""
+    from archcalc.docsite import model_page
+
+    alexnet = model_page("alexnet")
+    assert "- **sizes that tile exactly:** 227\n" in alexnet
+    assert "- **valid sizes in 195–259:** 227–258\n" in alexnet
+    assert "- the declared 227×227 tiles exactly" in alexnet
+    assert "| pool5 | 195 | 32 | 33 |" in alexnet
+    assert "| conv1 | 96×(floor((H - 11)/4) + 1)×(floor((W - 11)/4) + 1) | " \
+           "34848·(floor((H - 11)/4) + 1)·(floor((W - 11)/4) + 1) |" in alexnet
+    assert "| pool5 | 212 | 32 |" in model_page("vgg16")

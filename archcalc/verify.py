@@ -101,22 +101,18 @@ class Verification:
         return [d for c in self.checks for d in c.disagreements()]
 
 
-def predicted_memory(model: Model, report) -> list[int]:
+def predicted_memory(report) -> list[int]:
     """Predicted traced bytes at the peak of each row (docs/conventions.md, "Memory in verify"):
     params of the layers made so far + the input + every output so far + this row's workspace."""
-    from .engine import propagate
-
     size = DTYPE_BYTES[report.dtype]
-    workspace = {node.path: node.layer for node in model.layer_nodes()}
-    in_shapes = {row.name: row.in_shape for row in propagate(model, report.input_shape)}
     held = report.input_shape.numel * report.batch
     params = 0
     out = []
     for row in report.layers:
         params += row.params
         held += row.activations
-        layer = workspace.get(row.name)
-        extra = layer.workspace(in_shapes[row.name]) * report.batch if layer is not None else 0
+        # concat and add rows carry no layer and allocate no workspace
+        extra = row.layer.workspace(row.in_shape) * report.batch if row.layer is not None else 0
         out.append(size * (params + held + extra))
     return out
 
@@ -149,7 +145,7 @@ def verify(model: Model, input_shape: Shape | None = None, batch: int = 1, seed:
     if dtype not in numeric.DTYPES:
         raise ArchcalcError(f"verify runs float32 or float64, not '{dtype}'")
     report = analyse(model, input_shape, batch=batch, dtype=dtype)
-    predicted = predicted_memory(model, report)
+    predicted = predicted_memory(report)
     peak = max(predicted)
     if available is None:
         available = available_memory()

@@ -1,0 +1,88 @@
+"""Every figure the bundled specs give, as the CLI prints it, for the golden-file test.
+
+tests/golden/digests.json holds the SHA-256 of each output.  ``python -m tests.golden_outputs
+--write DIR`` writes the full texts (to diff two versions of the code);
+``python -m tests.golden_outputs --update`` rewrites the digests from the current code: do
+that only when a change of figures is intended and explained in the commit (the graph-core
+refactor left every one of them byte-identical).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import sys
+from pathlib import Path
+
+from archcalc.catalog import bundled_names
+from archcalc.cli import main
+
+GOLDEN = Path(__file__).parent / "golden"
+CONVENTIONS = ("archcalc", "torchinfo", "fvcore", "thop", "ptflops", "flopcounter", "netscope")
+WORK = "name,type,macs,flops,comparisons,additions,multiplications,divisions,exponentials"
+#: the bundled models whose options change the graph, with those options switched on
+OPTIONS = {"googlenet": ("aux_logits=true",), "googlenet_torchvision": ("aux_logits=true",)}
+
+
+def commands(name: str) -> dict[str, list[str]]:
+    """The CLI calls whose output is pinned for model ``name``, by golden-file stem."""
+    calls = {f"table.{c}": ["table", name, "--format", "json", "--convention", c, "--batch", "3"]
+             for c in CONVENTIONS}
+    calls["table.text"] = ["table", name]
+    calls["table.work"] = ["table", name, "--format", "csv", "--columns", WORK]
+    calls["table.rf"] = ["table", name, "--format", "json", "--rf"]
+    calls["rf"] = ["rf", name, "--format", "json"]
+    calls["sizes"] = ["sizes", name, "--format", "json", "--min", "1", "--max", "300"]
+    calls["symbolic"] = ["table", name, "--symbolic", "--format", "json"]
+    for opts in OPTIONS.get(name, ()):
+        flag = ["--option", opts]
+        calls["option.table"] = ["table", name, "--format", "json", *flag]
+        calls["option.netscope"] = ["table", name, "--format", "json", "--convention",
+                                    "netscope", *flag]
+        calls["option.rf"] = ["rf", name, "--format", "json", *flag]
+    return calls
+
+
+def run(args: list[str]) -> str:
+    """stdout and exit status of ``archcalc ARGS``, in-process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(args))
+        except Exception as exc:  # pinned as a crash, so a fix shows as a golden change
+            status = f"crash {type(exc).__name__}"
+    return f"{out.getvalue()}# exit {status}\n{err.getvalue()}"
+
+
+def outputs() -> dict[str, str]:
+    """Golden-file name → the text it must hold."""
+    texts = {}
+    for name in bundled_names():
+        for stem, args in commands(name).items():
+            texts[f"{name}.{stem}.txt"] = run(args)
+    texts["check.txt"] = run(["check", "--format", "json"])
+    return texts
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+DIGESTS = GOLDEN / "digests.json"
+
+
+if __name__ == "__main__":
+    texts = outputs()
+    if sys.argv[1:2] == ["--update"]:
+        DIGESTS.write_text(json.dumps({k: digest(v) for k, v in sorted(texts.items())}, indent=1)
+                           + "\n", encoding="utf-8")
+        print(f"wrote {len(texts)} digests to {DIGESTS}", file=sys.stderr)
+    elif sys.argv[1:2] == ["--write"] and len(sys.argv) == 3:
+        out = Path(sys.argv[2])
+        out.mkdir(parents=True, exist_ok=True)
+        for rel, text in texts.items():
+            (out / rel).write_text(text, encoding="utf-8")
+        print(f"wrote {len(texts)} files to {out}", file=sys.stderr)
+    else:
+        sys.exit("usage: python -m tests.golden_outputs --update | --write DIR")

@@ -6,7 +6,7 @@ Public API::
     report = analyse(load("alexnet"), batch=1)
     report.totals.params   # 60965224
 """
-from .catalog import load
-from .report import analyse
+from .spec.catalog import load
+from .core.report import analyse
 
 __all__ = ["load", "analyse"]

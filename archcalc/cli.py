@@ -32,7 +32,7 @@ def input_shape(model, text):
     """The --input option as a Shape (None when absent); 'H,W' keeps the model's channels."""
     if not text:
         return None
-    from .shapes import Shape
+    from .core.shapes import Shape
 
     dims = parse_input_shape(text)
     if len(dims) == 2:
@@ -58,7 +58,7 @@ def parse_option(text: str) -> tuple[str, object]:
 
 def load_with_options(model: str, option_texts=()):
     """The model named on the command line, with its --option NAME=VALUE settings."""
-    from .catalog import load
+    from .spec.catalog import load
 
     return load(model, options=dict(parse_option(t) for t in option_texts))
 
@@ -74,7 +74,7 @@ def list_models():
     """The bundled models, with input size and description."""
     from tabulate import tabulate
 
-    from .catalog import bundled_names, load
+    from .spec.catalog import bundled_names, load
 
     rows = []
     for name in bundled_names():
@@ -107,8 +107,8 @@ def table(model, fmt, input_text, batch, dtype, option_texts, convention, column
           symbolic, with_rf):
     """Per-layer table of MODEL (a bundled name or a spec file)."""
     from .conventions import apply
-    from .formatters import FORMATTERS, parse_columns
-    from .report import analyse
+    from .render.formatters import FORMATTERS, parse_columns
+    from .core.report import analyse
 
     columns = parse_columns(columns_text) if columns_text is not None else None
     spec = load_with_options(model, option_texts)
@@ -116,7 +116,7 @@ def table(model, fmt, input_text, batch, dtype, option_texts, convention, column
         if input_text or batch != 1 or with_rf or convention != "archcalc":
             raise click.UsageError("--symbolic replaces --input and --batch by symbols "
                                    "H, W, B; it takes no --input, --batch, --rf or --convention")
-        from .symbolic import analyse_symbolic
+        from .analyses.symbolic import analyse_symbolic
 
         click.echo(FORMATTERS[fmt](analyse_symbolic(spec, dtype=dtype), columns), nl=False)
         return
@@ -124,7 +124,7 @@ def table(model, fmt, input_text, batch, dtype, option_texts, convention, column
     report = apply(analyse(spec, shape, batch=batch, dtype=dtype), convention)
     fields = None
     if with_rf:
-        from .receptive import receptive_fields
+        from .analyses.receptive import receptive_fields
 
         fields = receptive_fields(spec, shape)
     click.echo(FORMATTERS[fmt](report, columns, rf=fields), nl=False)
@@ -153,8 +153,8 @@ def _range(text: str | None, default: tuple) -> tuple:
               show_default=True, help="output format")
 def sizes(model, lo, hi, height, width, option_texts, fmt):
     """Valid and exactly tiling input sizes of MODEL, and where inexact sizes drop pixels."""
-    from .render_fields import format_sizes
-    from .sizes import scan
+    from .render.fields import format_sizes
+    from .analyses.sizes import scan
 
     if (height is None) != (width is None):
         raise click.UsageError("--height and --width go together (MIN:MAX each)")
@@ -172,8 +172,8 @@ def sizes(model, lo, hi, height, width, option_texts, fmt):
               show_default=True, help="output format")
 def rf(model, input_text, option_texts, fmt):
     """Receptive field, jump and start of every layer of MODEL, in input pixels."""
-    from .receptive import receptive_fields
-    from .render_fields import format_rf
+    from .analyses.receptive import receptive_fields
+    from .render.fields import format_rf
 
     spec = load_with_options(model, option_texts)
     fields = receptive_fields(spec, input_shape(spec, input_text))
@@ -189,9 +189,9 @@ def check(models, fmt):
 
     Exit 0 when every disagreement is a known erratum marked in the spec, 1 otherwise.
     """
-    from .catalog import bundled_names, load
-    from .check import check_model
-    from .render_check import format_check_json, format_check_markdown, format_check_text
+    from .spec.catalog import bundled_names, load
+    from .analyses.check import check_model
+    from .render.check import format_check_json, format_check_markdown, format_check_text
 
     verdicts = tuple(v for name in (models or bundled_names()) for v in check_model(load(name)))
     render = {"text": format_check_text, "markdown": format_check_markdown, "json": format_check_json}
@@ -210,9 +210,9 @@ def plot(model, output, input_text, batch):
     """Per-layer params, MACs and activation memory of MODEL on log scales."""
     from pathlib import Path
 
-    from .catalog import load
-    from .plot import plot_report
-    from .report import analyse
+    from .spec.catalog import load
+    from .render.plot import plot_report
+    from .core.report import analyse
 
     spec = load(model)
     plot_report(analyse(spec, input_shape(spec, input_text), batch=batch), Path(output))
@@ -227,7 +227,7 @@ def docs(out_dir, check):
     """Generate every figure-bearing page in DIR from the bundled specs (or check them)."""
     from pathlib import Path
 
-    from .docsite import pages
+    from .docgen.site import pages
 
     root = Path(out_dir)
     generated = pages()
@@ -262,14 +262,14 @@ def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fm
 
     Exit status: 0 every check agrees, 1 some disagree (listed), 2 bad input.
     """
-    from .verify import verify
-    from .verify_format import render_json, render_text
+    from .numeric.verify import verify
+    from .render.verify import render_json, render_text
 
     spec = load_with_options(model, option_texts)
     shape = input_shape(spec, input_text)
     bar = None
     if fmt == "text" and sys.stderr.isatty():
-        from .report import analyse
+        from .core.report import analyse
 
         rows = len(analyse(spec, shape).layers)
         bar = click.progressbar(length=rows, label=spec.name, file=sys.stderr)

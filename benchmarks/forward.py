@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from archcalc.catalog import load
-from archcalc.numeric import Runner, make_input
-from archcalc.report import analyse
+from archcalc.spec.catalog import load
+from archcalc.numeric.runner import Runner, make_input
+from archcalc.core.report import analyse
 
 
 def numpy_forward(model, x, repeat):

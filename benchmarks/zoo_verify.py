@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from archcalc.catalog import bundled_names, load
-from archcalc.verify import verify
+from archcalc.spec.catalog import bundled_names, load
+from archcalc.numeric.verify import verify
 
 
 def main() -> int:

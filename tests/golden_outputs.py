@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from archcalc.catalog import bundled_names
+from archcalc.spec.catalog import bundled_names
 from archcalc.cli import main
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -31,8 +31,8 @@ def split_models(draw):
     """A Model of one layer of any registered type on a small random C×H×W input, or a
     residual add (with or without a folded activation) over it; windows fit the input."""
     from archcalc.layers import REGISTRY
-    from archcalc.model import LayerNode, Model, ResidualNode
-    from archcalc.shapes import Shape
+    from archcalc.core.graph import LayerNode, Model, ResidualNode
+    from archcalc.core.shapes import Shape
 
     c, h, w = draw(channels), draw(st.integers(3, 12)), draw(st.integers(3, 12))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))

@@ -2,10 +2,10 @@
 import pytest
 
 from archcalc import analyse
-from archcalc.build import build_model
+from archcalc.spec.build import build_model
 from archcalc.errors import SpecError
-from archcalc.expr import evaluate
-from archcalc.spec import parse_yaml
+from archcalc.spec.expr import evaluate
+from archcalc.spec.loader import parse_yaml
 
 
 def model(text, **options):

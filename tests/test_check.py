@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from archcalc import load
-from archcalc.catalog import bundled_names
-from archcalc.check import check_model
+from archcalc.spec.catalog import bundled_names
+from archcalc.analyses.check import check_model
 from archcalc.errors import SpecError
-from archcalc.published import parse_printed
-from archcalc.render_check import render_errata
+from archcalc.spec.published import parse_printed
+from archcalc.render.check import render_errata
 
 from .helpers import run_cli, write_spec
 

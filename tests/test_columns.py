@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 
 from archcalc import analyse, load
-from archcalc.catalog import bundled_names
-from archcalc.formatters import format_latex
-from archcalc.latex import escape, number
+from archcalc.spec.catalog import bundled_names
+from archcalc.render.formatters import format_latex
+from archcalc.render.latex import escape, number
 from archcalc.layers import REGISTRY
-from archcalc.work import SPLITS, WORK_FIELDS, report_work
+from archcalc.core.work import SPLITS, WORK_FIELDS, report_work
 
 from .helpers import run_cli, write_spec
 from .strategies import split_models
@@ -121,6 +121,6 @@ def test_table_path_imports_no_numpy_or_sympy():
 
 def test_work_fields_match_column_names():
     """The split's fields are the opt-in column names."""
-    from archcalc.formatters import BY_KEY
+    from archcalc.render.formatters import BY_KEY
 
     assert all(f in BY_KEY and not BY_KEY[f].default for f in WORK_FIELDS)

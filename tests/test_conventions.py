@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from archcalc import analyse, load
-from archcalc.catalog import bundled_names
+from archcalc.spec.catalog import bundled_names
 from archcalc.conventions import CONVENTIONS, KNOWN_KINDS, apply, torchinfo_sizes
-from archcalc.docgen_conventions import render
+from archcalc.docgen.conventions import render
 from archcalc.layers import REGISTRY
 
 from .helpers import run_cli, write_spec
@@ -205,6 +205,6 @@ def test_cli_unknown_convention(capsys):
 
 
 def test_conventions_doc_is_fresh():
-    """docs/conventions-compared.md equals archcalc.docgen_conventions.render()."""
+    """docs/conventions-compared.md equals archcalc.docgen.conventions.render()."""
     text = (ROOT / "docs" / "conventions-compared.md").read_text(encoding="utf-8")
     assert text == render(), "docs/conventions-compared.md is stale: run `archcalc docs`"

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from archcalc import analyse, load
-from archcalc.formatters import format_text, to_json_dict
+from archcalc.render.formatters import format_text, to_json_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,7 @@ def test_json_doc_sample_is_fresh():
 
 def test_every_generated_page_is_fresh():
     """Every page `archcalc docs` writes equals the committed one (refresh: `archcalc docs`)."""
-    from archcalc.docsite import pages
+    from archcalc.docgen.site import pages
 
     stale = [rel for rel, text in pages().items()
              if not (ROOT / "docs" / rel).is_file()
@@ -43,7 +43,7 @@ def test_every_generated_page_is_fresh():
 def test_every_block_generator_is_used():
     """Each generated block has a home in some hand-written page (a renamed key would
     otherwise leave its figures unchecked)."""
-    from archcalc.docfigures import GENERATORS, blocks
+    from archcalc.docgen.figures import GENERATORS, blocks
 
     seen = {key for path in (ROOT / "docs").glob("*.md")
             for key in blocks(path.read_text(encoding="utf-8"))}
@@ -53,7 +53,7 @@ def test_every_block_generator_is_used():
 def test_stack_of_3x3_has_7x7_field_with_27_against_49_c2():
     """Three 3×3 convs: field 1 + 3·2 = 7 and 3·9·C² = 27C² weights; one 7×7: 49C²
     (C = 64: 27·4096 = 110,592 and 49·4096 = 200,704)."""
-    from archcalc.docfigures import GENERATORS
+    from archcalc.docgen.figures import GENERATORS
 
     text = GENERATORS["stacked-3x3-vs-7x7"]()
     assert "| `stack3x3` | 3 | 7×7 | 110,592 | 27 |" in text

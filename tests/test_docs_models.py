@@ -2,9 +2,9 @@
 from pathlib import Path
 
 from archcalc.cli import main
-from archcalc.docgen import depth, render_models_md
-from archcalc.catalog import load
-from archcalc.report import analyse
+from archcalc.docgen.models import depth, render_models_md
+from archcalc.spec.catalog import load
+from archcalc.core.report import analyse
 
 REPO_DOC = Path(__file__).resolve().parent.parent / "docs" / "models.md"
 
@@ -70,7 +70,7 @@ def test_model_pages_carry_sizes_fields_and_formulas_checked_by_hand():
     conv1 (259 − 11)//4 + 1 = 63, pool1 31, pool2 15, pool5 7); pool5's field is 195 at
     jump 32; conv1 gives floor((H − 11)/4) + 1 rows and 11·11·3 = 363 MACs per output of
     its 96 maps (34,848 per position).  VGG-16: pool5 field 212, jump 32."""
-    from archcalc.docsite import model_page
+    from archcalc.docgen.site import model_page
 
     alexnet = model_page("alexnet")
     assert "- **sizes that tile exactly:** 227\n" in alexnet

@@ -2,7 +2,7 @@
 import json
 
 from archcalc import analyse
-from archcalc.build import build_model
+from archcalc.spec.build import build_model
 
 from .helpers import run_cli, write_spec
 

@@ -3,9 +3,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from archcalc import analyse
-from archcalc.build import build_model
+from archcalc.spec.build import build_model
 from archcalc.errors import ShapeError
-from archcalc.shapes import Shape
+from archcalc.core.shapes import Shape
 
 
 @st.composite

@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from . import reference as ref
-from archcalc.fields import build
+from archcalc.spec.fields import build
 from archcalc.layers import REGISTRY
-from archcalc.shapes import Shape
-from archcalc.tally import Ops
+from archcalc.core.shapes import Shape
+from archcalc.numeric.tally import Ops
 from .strategies import conv_cases, pool_cases, small, table_cases
 
 TOL = dict(rtol=1e-10, atol=1e-10)

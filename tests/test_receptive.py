@@ -6,12 +6,12 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import assume, given, settings, strategies as st
 
-from archcalc.build import build_model
-from archcalc.catalog import load
+from archcalc.spec.build import build_model
+from archcalc.spec.catalog import load
 from archcalc.cli import main
-from archcalc.engine import propagate
+from archcalc.core.engine import propagate
 from archcalc.errors import ArchcalcError
-from archcalc.receptive import receptive_fields
+from archcalc.analyses.receptive import receptive_fields
 
 from .strategies import window_stacks
 
@@ -85,7 +85,7 @@ def test_concat_and_residual_take_the_largest_path():
 # --- the NumPy dependency mask -------------------------------------------------------------
 
 def _same_before(n, k, s, d):
-    """TensorFlow 'SAME' leading pad, written independently of archcalc.shapes."""
+    """TensorFlow 'SAME' leading pad, written independently of archcalc.core.shapes."""
     ext = d * (k - 1) + 1
     out = -(-n // s)
     return max((out - 1) * s + ext - n, 0) // 2
@@ -187,7 +187,7 @@ def test_numpy_impulses_reach_exactly_the_pulled_back_pixels(doc, data):
     impulse on input pixel p makes an output unit positive exactly when p can influence it.
     One batch holds an impulse per pixel; the pixels that light the unit are the dependency
     mask, and they lie in the computed field (clipped to the image)."""
-    from archcalc.numeric import Runner
+    from archcalc.numeric.runner import Runner
 
     model = build_model(doc)
     try:

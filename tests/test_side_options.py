@@ -3,12 +3,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
-from archcalc.build import build_model
+from archcalc.spec.build import build_model
 from archcalc.cli import cli, main, parse_option
 from archcalc.errors import ArchcalcError, SpecError
-from archcalc.model import SideNode
-from archcalc.report import analyse
-from archcalc.spec import parse_yaml
+from archcalc.core.graph import SideNode
+from archcalc.core.report import analyse
+from archcalc.spec.loader import parse_yaml
 from .strategies import channels
 
 SPEC = """\

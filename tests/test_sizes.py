@@ -4,13 +4,13 @@ import time
 
 from hypothesis import assume, given, settings, strategies as st
 
-from archcalc.build import build_model
-from archcalc.catalog import load
+from archcalc.spec.build import build_model
+from archcalc.spec.catalog import load
 from archcalc.cli import main
-from archcalc.sizes import scan
-from archcalc.engine import propagate
+from archcalc.analyses.sizes import scan
+from archcalc.core.engine import propagate
 from archcalc.errors import ArchcalcError
-from archcalc.shapes import Shape
+from archcalc.core.shapes import Shape
 
 from .strategies import window_stacks
 

@@ -5,14 +5,14 @@ import pytest
 import sympy
 from hypothesis import assume, given, settings, strategies as st
 
-from archcalc.build import build_model
-from archcalc.catalog import bundled_names, load
-from archcalc.engine import propagate
+from archcalc.spec.build import build_model
+from archcalc.spec.catalog import bundled_names, load
+from archcalc.core.engine import propagate
 from archcalc.errors import ArchcalcError
-from archcalc.formatters import to_json_dict
-from archcalc.report import analyse
-from archcalc.shapes import Shape
-from archcalc.symbolic import SYMBOLS, analyse_symbolic, evaluate
+from archcalc.render.formatters import to_json_dict
+from archcalc.core.report import analyse
+from archcalc.core.shapes import Shape
+from archcalc.analyses.symbolic import SYMBOLS, analyse_symbolic, evaluate
 
 from .strategies import window_stacks
 

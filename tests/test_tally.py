@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from archcalc.tally import Ops
+from archcalc.numeric.tally import Ops
 
 
 def test_matmul_counts_m_k_n_and_returns_numpys_product():

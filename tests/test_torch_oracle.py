@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install -e '.[torch]' runs the oracle tests")
 F = torch.nn.functional
 
-from archcalc.fields import build  # noqa: E402
+from archcalc.spec.fields import build  # noqa: E402
 from archcalc.layers import REGISTRY  # noqa: E402
-from archcalc.shapes import Shape  # noqa: E402
-from archcalc.tally import Ops  # noqa: E402
+from archcalc.core.shapes import Shape  # noqa: E402
+from archcalc.numeric.tally import Ops  # noqa: E402
 from .strategies import conv_cases, pool_cases  # noqa: E402
 
 TOL = dict(rtol=1e-10, atol=1e-10)
@@ -107,8 +107,8 @@ def test_dense_batchnorm_softmax_match_torch():
 def test_alexnet_torchvision_end_to_end_matches_torch(tmp_path):
     """The saved weights and input of a whole verify run, replayed layer by layer in torch
     (float64), reproduce every saved output."""
-    from archcalc.catalog import load
-    from archcalc.verify import verify
+    from archcalc.spec.catalog import load
+    from archcalc.numeric.verify import verify
 
     model = load("alexnet_torchvision")
     path = tmp_path / "a.npz"

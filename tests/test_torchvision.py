@@ -17,8 +17,8 @@ torchvision = pytest.importorskip(
     reason="torchvision not installed: pip install torch==2.14.1 torchvision==0.29.1 runs these tests")
 import torch  # noqa: E402
 
-from archcalc.catalog import load  # noqa: E402
-from archcalc.report import analyse  # noqa: E402
+from archcalc.spec.catalog import load  # noqa: E402
+from archcalc.core.report import analyse  # noqa: E402
 
 
 def dotted(name):

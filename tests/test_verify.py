@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from archcalc.catalog import bundled_names, load
+from archcalc.spec.catalog import bundled_names, load
 from archcalc.cli import cli, main
-from archcalc.verify import available_memory, memory_agrees, verify
+from archcalc.numeric.verify import available_memory, memory_agrees, verify
 
 #: smaller inputs where a model allows them (no dense head fixing the input size)
 SMALL_INPUTS = {
@@ -65,7 +65,7 @@ def test_wrong_engine_shape_is_caught(monkeypatch):
     conv1 gives (64 + 4 − 11) // 4 + 1 = 15 rows, pool1 (15 − 3) // 2 + 1 = 7, not 8): the
     output shape check fails there, while the adaptive pool keeps the rest computable."""
     from archcalc.layers.pool import MaxPool
-    from archcalc.shapes import Shape
+    from archcalc.core.shapes import Shape
 
     right = MaxPool.out_shape
     monkeypatch.setattr(MaxPool, "out_shape",
@@ -87,7 +87,7 @@ def test_memory_refusal_before_allocating():
 
 def test_memory_refusal_exit_status(monkeypatch, capsys):
     """Through the CLI: one error line, exit 2."""
-    monkeypatch.setattr("archcalc.verify.available_memory", lambda: 1 << 20)
+    monkeypatch.setattr("archcalc.numeric.verify.available_memory", lambda: 1 << 20)
     assert main(["verify", "alexnet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("archcalc: error:") and err.count("\n") == 1
@@ -232,9 +232,9 @@ def test_ceil_pool_pads_only_when_a_window_overhangs():
     """SqueezeNet's first pool (3×3/2, ceil mode) on 109 rows tiles exactly ((109 − 3)/2 is
     whole): no padded copy, workspace 0. On 110 rows the 55th window overhangs by one row,
     so the pool works on a 111×111 copy: 96·111·111 elements."""
-    from archcalc.fields import build
+    from archcalc.spec.fields import build
     from archcalc.layers import REGISTRY
-    from archcalc.shapes import Shape
+    from archcalc.core.shapes import Shape
 
     pool = build(REGISTRY["maxpool"], {"kernel": 3, "stride": 2, "ceil_mode": True})
     assert pool.workspace(Shape.of(96, 109, 109)) == 0
@@ -245,7 +245,7 @@ def test_side_branches_run_and_leave_the_main_path_alone(capsys):
     """GoogLeNet's auxiliary classifiers (--option aux_logits=true) verify like every other
     row, and the main path's output is the same array with or without them: weights come
     from each layer's own path, and a side branch's output feeds nothing."""
-    from archcalc.numeric import forward
+    from archcalc.numeric.runner import forward
 
     assert main(["verify", "googlenet", "--option", "aux_logits=true"]) == 0
     out = capsys.readouterr().out

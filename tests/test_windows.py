@@ -3,7 +3,7 @@ window positions, and against literal cases from the frameworks' documentation."
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archcalc.shapes import same_padding, window_out
+from archcalc.core.shapes import same_padding, window_out
 
 from .strategies import dilations, kernels, sizes, strides, window_cases
 

@@ -6,8 +6,8 @@ arithmetic written out here from the architecture tables — never the engine's 
 """
 import pytest
 
-from archcalc.catalog import bundled_names, load
-from archcalc.report import analyse
+from archcalc.spec.catalog import bundled_names, load
+from archcalc.core.report import analyse
 
 ZOO = ("zfnet nin googlenet googlenet_torchvision resnet18 resnet34 resnet50 resnet101 "
        "resnet152 resnet50_torchvision resnet101_torchvision resnet152_torchvision vgg11_bn "
@@ -324,7 +324,7 @@ def test_googlenet_output_sizes_follow_table1(name, picks):
 def test_squeezenet_paper_sizes_are_those_of_a_227_input():
     """(227 − 7) // 2 + 1 = 111, then ceil-mode pools 55, 27, 13: the paper's Table 1 sizes;
     torchvision's 224 gives 109, 54, 27, 13 with the same params."""
-    from archcalc.shapes import Shape
+    from archcalc.core.shapes import Shape
 
     def sizes(shape=None):
         rep = analyse(load("squeezenet1_0"), shape)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..fields import attr, fraction
-from ..shapes import Shape
+from ..spec.fields import attr, fraction
+from ..core.shapes import Shape
 from .base import Layer, register
 
 #: FLOPs per output element of each activation function; also serves folded activations.

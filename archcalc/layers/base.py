@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import ShapeError
-from ..shapes import Shape, Size
+from ..core.shapes import Shape, Size
 
 REGISTRY: dict[str, type["Layer"]] = {}
 
@@ -73,7 +73,7 @@ class Layer:
 
     def forward(self, x, weights: dict, ops):
         """The output array for a batch ``x`` ((N, C, H, W) or (N, F)).  Products with
-        weights go through ``ops`` (:class:`archcalc.tally.Ops`) so their MACs are counted."""
+        weights go through ``ops`` (:class:`archcalc.numeric.tally.Ops`) so their MACs are counted."""
         raise NotImplementedError(f"{self.type_name} has no forward")
 
     @property

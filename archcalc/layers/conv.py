@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ShapeError, SpecError
-from ..fields import attr, boolean, connection_table, optional, pair, padding, positive_int
-from ..shapes import Shape, is_known, same_padding, window_out
+from ..spec.fields import attr, boolean, connection_table, optional, pair, padding, positive_int
+from ..core.shapes import Shape, is_known, same_padding, window_out
 from .base import Layer, register, require_map
 from .folded import activation_attr, activation_flops
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ShapeError
-from ..fields import attr, boolean, optional, positive_int
-from ..shapes import Shape, is_known
+from ..spec.fields import attr, boolean, optional, positive_int
+from ..core.shapes import Shape, is_known
 from .base import Layer, register
 from .folded import activation_attr, activation_flops
 
@@ -23,7 +23,7 @@ class FullyConnected(Layer):
 
         A weight matrix does not grow with the input, so a pinned layer's counts are
         constants: symbolic mode reports the condition ``numel == in_features`` beside
-        them (archcalc.symbolic), instead of formulas that hold nowhere else.
+        them (archcalc.analyses.symbolic), instead of formulas that hold nowhere else.
         """
         n = x.numel
         if self.in_features is None:

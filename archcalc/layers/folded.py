@@ -1,8 +1,8 @@
 """An activation folded into the row of the layer it follows (conv+relu, dense+relu)."""
 from __future__ import annotations
 
-from ..fields import attr, choice, optional
-from ..shapes import Shape
+from ..spec.fields import attr, choice, optional
+from ..core.shapes import Shape
 from .activation import ACTIVATION_FLOPS
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from ..fields import attr, number, positive_int
-from ..shapes import Shape
+from ..spec.fields import attr, number, positive_int
+from ..core.shapes import Shape
 from .base import Layer, register
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from ..fields import attr, boolean, optional, pair, padding
-from ..shapes import Shape, ceildiv
+from ..spec.fields import attr, boolean, optional, pair, padding
+from ..core.shapes import Shape, ceildiv
 from .base import Layer, register, require_map
 from .conv import resolve_padding, window_shape
 from .folded import activation_attr, activation_flops

@@ -1,0 +1,151 @@
+"""Which input sizes a model accepts, and which of them its windows tile exactly.
+
+A size is *valid* when the integer engine propagates the model on it without error
+(every window fits its padded input, branches agree, dense layers see the features
+their weights were made for).  A window layer *drops* the input rows past the end of
+its last window (docs/conventions.md, "Dropped rows")::
+
+    dropped = max(0, pad_before + in − ((out − 1)·stride + extent)),  extent = d·(k − 1) + 1
+
+which in floor mode is the familiar ``(in + pads − extent) mod stride`` less any trailing
+padding that is all the tail holds.  A size tiles *exactly* when no window layer drops
+a row or a column.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.engine import declared_features, propagate, propagate_partial
+from ..errors import ArchcalcError
+from ..layers.conv import Conv, resolve_padding
+from ..layers.pool import Window
+from ..core.graph import Model
+from ..core.shapes import Shape, effective_kernel
+
+
+@dataclass(frozen=True)
+class Drop:
+    """The first layer (in execution order) that drops input rows or columns."""
+
+    size: tuple      # (H, W) of the model input
+    layer: str
+    dropped: tuple   # (rows, columns)
+    valid: bool
+
+
+@dataclass(frozen=True)
+class SizeScan:
+    model: str
+    heights: tuple   # (min, max)
+    widths: tuple
+    valid: tuple     # (H, W) pairs
+    exact: tuple
+    inexact: tuple   # Drop per size that drops pixels (valid or not)
+    invalid: tuple   # (size, message) of the first error
+    smallest_valid: tuple | None
+
+    @property
+    def square(self) -> bool:
+        return self.heights == self.widths
+
+
+def window_drops(layer, in_shape: Shape, out_shape: Shape) -> tuple:
+    """(rows, columns) of the input that no window of ``layer`` reaches."""
+    pads = resolve_padding(layer, in_shape)
+    dilation = getattr(layer, "dilation", (1, 1))
+    return tuple(
+        max(0, before + size - ((out - 1) * s + effective_kernel(k, d)))
+        for size, out, k, s, d, (before, _after) in
+        zip(in_shape.spatial, out_shape.spatial, layer.kernel, layer.stride, dilation, pads))
+
+
+def _windows(model: Model) -> dict:
+    return {n.path: n.layer for n in model.layer_nodes() if isinstance(n.layer, (Conv, Window))}
+
+
+def first_drop(windows: dict, rows: tuple) -> tuple | None:
+    """(layer, (rows, columns)) of the first row whose window drops input, or None."""
+    for row in rows:
+        layer = windows.get(row.name)
+        if layer is not None:
+            dropped = window_drops(layer, row.in_shape, row.counts.out_shape)
+            if any(dropped):
+                return row.name, dropped
+    return None
+
+
+def is_valid(model: Model, height: int, width: int) -> bool:
+    try:
+        propagate(model, Shape.of(model.input_shape.channels, height, width))
+    except ArchcalcError:
+        return False
+    return True
+
+
+def smallest_valid_axis(model: Model, axis: str, limit: int) -> int | None:
+    """Smallest valid height (or width) up to ``limit``, the other axis at its declared size."""
+    _, h0, w0 = model.input_shape.dims
+    for s in range(1, limit + 1):
+        if is_valid(model, *((s, w0) if axis == "height" else (h0, s))):
+            return s
+    return None
+
+
+def smallest_valid_square(model: Model, limit: int | None = None) -> int | None:
+    """Smallest valid square size, scanning 1..limit (default: the declared size's larger side)."""
+    _, h0, w0 = model.input_shape.dims
+    for s in range(1, (limit or max(h0, w0)) + 1):
+        if is_valid(model, s, s):
+            return s
+    return None
+
+
+def _check_range(name: str, lo: int, hi: int) -> None:
+    if lo < 1:
+        raise ArchcalcError(f"{name}: sizes start at 1, got minimum {lo}")
+    if lo > hi:
+        raise ArchcalcError(f"{name}: minimum {lo} is greater than maximum {hi}")
+
+
+def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
+    """Valid, exact and inexact sizes over the given ranges (square when ``widths`` is None)."""
+    _check_range("height range" if widths else "size range", *heights)
+    if widths:
+        _check_range("width range", *widths)
+    c = model.input_shape.channels
+    windows = _windows(model)
+    if widths is None:
+        pairs = [(s, s) for s in range(heights[0], heights[1] + 1)]
+    else:
+        pairs = [(h, w) for h in range(heights[0], heights[1] + 1)
+                 for w in range(widths[0], widths[1] + 1)]
+    valid, exact, inexact, invalid = [], [], [], []
+    pins = declared_features(model)
+    for h, w in pairs:
+        rows, error = propagate_partial(model, Shape.of(c, h, w), pins)
+        if error is None:
+            valid.append((h, w))
+        else:
+            invalid.append(((h, w), error.render()))
+        drop = first_drop(windows, rows)
+        if drop is not None:
+            inexact.append(Drop((h, w), drop[0], drop[1], error is None))
+        elif error is None:
+            exact.append((h, w))
+    if widths is None:
+        # sizes below the range first; the scan itself answers inside it
+        smallest = smallest_valid_square(model, heights[0] - 1) if heights[0] > 1 else None
+        if smallest is None and valid:
+            smallest = valid[0][0]
+        elif smallest is None:
+            smallest = next((s for s in range(heights[1] + 1, max(model.input_shape.spatial) + 1)
+                             if is_valid(model, s, s)), None)
+        smallest = (smallest, smallest) if smallest else None
+    else:
+        smallest = valid[0] if valid else None
+    return SizeScan(model.name, tuple(heights), tuple(widths or heights), tuple(valid),
+                    tuple(exact), tuple(inexact), tuple(invalid), smallest)
+
+
+__all__ = ["Drop", "SizeScan", "window_drops", "first_drop", "is_valid", "scan",
+           "smallest_valid_axis", "smallest_valid_square"]

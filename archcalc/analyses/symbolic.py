@@ -1,0 +1,178 @@
+"""Symbolic mode: input height H, width W and batch B become sympy symbols.
+
+Nothing here computes a size or a count: :func:`analyse_symbolic` runs the same engine
+and report as integer mode (:func:`archcalc.core.report.analyse`) on a :class:`Shape` whose
+dims are symbols, so every column is the exact formula of the integer figure.  This
+module adds what symbols alone cannot say:
+
+* a fully connected layer on a flattened size that depends on H or W keeps the weight
+  matrix of the declared input, so its formulas hold only where that size matches — the
+  condition is reported (``conditions``), and its counts are constants;
+* the engine's checks that compare sizes (a window larger than its input, a dense layer
+  on the wrong number of features) cannot be decided on symbols, so validity comes from
+  the integer engine: the smallest valid height and width (``min_input``) and, when no
+  condition pins the input, the statement that any larger size is accepted.
+
+Formulas print in floor form, ``floor((H - 11)/4) + 1``, and every printed formula is a
+string that ``sympy.sympify`` parses back to the same expression.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+from ..core.engine import propagate
+from ..errors import ArchcalcError, ShapeError
+from ..core.graph import Model
+from ..core.report import Report, analyse
+from ..core.shapes import Shape
+
+# The batch is B, not N: plain sympy.sympify reads N as its numeric-evaluation function.
+H, W, B = sympy.symbols("H W B", integer=True, positive=True)
+SYMBOLS = {"H": H, "W": W, "B": B}
+
+
+class _FloorPrinter(StrPrinter):
+    """sympy's str form, with floor and ceiling of a fraction written over one line:
+    ``floor((H - 11)/4)`` rather than sympy's distributed ``floor(H/4 - 11/4)``.
+
+    The same floors recur in every later size of a model (and in its totals), so each
+    is rewritten once per process: ``together`` and ``expand`` are the slow part."""
+
+    _rounded_texts: dict = {}
+
+    def _rounded(self, name: str, expr) -> str:
+        key = (name, expr)
+        text = self._rounded_texts.get(key)
+        if text is None:
+            text = self._rounded_texts[key] = self._rounded_uncached(name, expr)
+        return text
+
+    def _rounded_uncached(self, name: str, expr) -> str:
+        num, den = sympy.fraction(sympy.together(sympy.expand(expr.args[0])))
+        if den == 1:
+            return f"{name}({self._print(num)})"
+        top = self._print(num)
+        if not (num.is_Atom or num.func in (sympy.floor, sympy.ceiling)):
+            top = f"({top})"
+        bottom = self._print(den) if den.is_Atom else f"({self._print(den)})"
+        return f"{name}({top}/{bottom})"
+
+    def _print_floor(self, expr) -> str:
+        return self._rounded("floor", expr)
+
+    def _print_ceiling(self, expr) -> str:
+        return self._rounded("ceiling", expr)
+
+
+def formula(value) -> str:
+    """A readable, sympify-able string for an int or a sympy expression."""
+    if isinstance(value, int):
+        return str(value)
+    return _formula(sympy.sympify(value))
+
+
+@lru_cache(maxsize=4096)
+def _formula(expr) -> str:
+    # cached: a model's rows repeat the same sizes in several columns and many rows
+    if expr.is_Integer:
+        return str(int(expr))
+    if not expr.has(sympy.Max, sympy.Piecewise):  # factoring those is slow and no clearer
+        expr = sympy.factor_terms(expr)
+    return _FloorPrinter().doprint(expr)
+
+
+def evaluate(value, height: int, width: int, batch: int = 1) -> int:
+    """The integer a formula (expression or printed string) takes at H, W, B."""
+    expr = sympy.sympify(value, locals=dict(SYMBOLS))
+    result = expr.subs({H: height, W: width, B: batch})
+    if not result.is_Integer:
+        raise ArchcalcError(f"formula {value} does not evaluate to an integer at "
+                            f"H={height}, W={width}, B={batch}: {result}")
+    return int(result)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A fully connected layer's formulas hold only where ``features == expected``."""
+
+    layer: str
+    features: object  # sympy expression in H, W
+    expected: int
+
+    @property
+    def equation(self) -> str:
+        """As a string sympify parses (``Eq(lhs, rhs)``)."""
+        return f"Eq({formula(self.features)}, {self.expected})"
+
+
+@dataclass(frozen=True)
+class SymbolicReport(Report):
+    """A :class:`Report` whose figures are sympy expressions in H, W and B."""
+
+    conditions: tuple = ()
+    #: smallest valid (height, width), each scanned with the other axis at the declared size
+    min_input: tuple | None = None
+    #: True when every size at least ``min_input`` is valid (no dense layer pins the input)
+    open_above: bool = False
+    notes: tuple = ()
+
+
+def _conditions(model: Model, report: Report) -> tuple:
+    """Dense layers whose flattened input depends on H or W, with the count they expect."""
+    from ..layers.dense import FullyConnected
+
+    dense = {node.path for node in model.layer_nodes() if isinstance(node.layer, FullyConnected)}
+    declared = {row.name: row.in_shape.numel for row in propagate(model) if row.name in dense}
+    found = []
+    for row in report.layers:
+        if row.name in dense:
+            n = sympy.sympify(row.in_shape.numel)
+            if n.free_symbols:
+                found.append(Condition(row.name, n, declared[row.name]))
+    return tuple(found)
+
+
+def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None = None) -> SymbolicReport:
+    """The model's report on a C×H×W input with batch B, plus where its formulas hold.
+
+    ``limit`` bounds the integer scan for the smallest valid height and width (default:
+    twice the declared size).
+    """
+    from .sizes import smallest_valid_axis
+
+    c, h0, w0 = model.input_shape.dims
+    propagate(model)  # a spec that fails on its own input fails here, with its own message
+    try:
+        report = analyse(model, Shape.of(c, H, W), batch=B, dtype=dtype)
+    except ShapeError as err:  # e.g. branches whose sizes agree only at some inputs
+        raise ShapeError(f"no single formula: with symbolic H and W, {err.message}; the "
+                         f"model is valid only at some sizes ('archcalc sizes' lists them)",
+                         file=err.file, line=err.line, layer=err.layer) from None
+    except (TypeError, ValueError) as err:  # sympy could not decide a comparison
+        raise ArchcalcError(f"this model cannot be analysed with symbolic sizes: {err}",
+                            file=model.file) from None
+    conditions = _conditions(model, report)
+    limit = limit or 2 * max(h0, w0)
+    min_h = smallest_valid_axis(model, "height", limit)
+    min_w = smallest_valid_axis(model, "width", limit)
+    min_input = (min_h, min_w) if min_h is not None and min_w is not None else None
+    open_above = not conditions and min_input is not None
+    notes = []
+    for cond in conditions:
+        notes.append(f"{cond.layer}: the dense weights fix the input size; formulas hold only "
+                     f"where {formula(cond.features)} = {cond.expected:,} "
+                     f"(the flattened size at the declared {model.input_shape})")
+    if open_above:
+        notes.append(f"accepts any input with H ≥ {min_h} and W ≥ {min_w}; "
+                     f"formulas hold for every such size")
+    elif min_input is not None:
+        notes.append(f"smallest valid H is {min_h} (W = {w0}) and smallest valid W is {min_w} "
+                     f"(H = {h0}); 'archcalc sizes' lists the valid sizes")
+    notes.append("formulas are exact for every valid size; params do not depend on the batch B")
+    fields = {f: getattr(report, f) for f in ("model", "input_shape", "batch", "dtype", "layers")}
+    return SymbolicReport(**fields, conditions=conditions, min_input=min_input,
+                          open_above=open_above, notes=tuple(notes))

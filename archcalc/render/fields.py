@@ -1,0 +1,119 @@
+"""Rendering size scans (``archcalc sizes``) and receptive fields (``archcalc rf``,
+``table --rf``) as text and JSON; like :mod:`archcalc.render.formatters`, it computes nothing."""
+from __future__ import annotations
+
+import json
+
+
+def plural(n: int, noun: str) -> str:
+    """1 row, 2 rows."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def spans(values: list) -> str:
+    """[1, 2, 3, 7] → '1–3, 7'."""
+    out, start, prev = [], None, None
+    for v in values + [None]:
+        if start is not None and (v is None or v != prev + 1):
+            out.append(str(start) if start == prev else f"{start}–{prev}")
+            start = None
+        if v is not None and start is None:
+            start = v
+        prev = v
+    return ", ".join(out) or "none"
+
+
+def sizes_json(scan) -> dict:
+    """docs/json.md, 'sizes': square scans give sizes as integers, others as [H, W]."""
+    size = (lambda hw: hw[0]) if scan.square else list
+    out = {"model": scan.model}
+    if scan.square:
+        out.update({"min": scan.heights[0], "max": scan.heights[1]})
+    else:
+        out.update({"height": list(scan.heights), "width": list(scan.widths)})
+    out.update({
+        "valid": [size(s) for s in scan.valid],
+        "exact": [size(s) for s in scan.exact],
+        "inexact": [{"size": size(d.size), "layer": d.layer, "dropped": list(d.dropped),
+                     "valid": d.valid} for d in scan.inexact],
+        "smallest_valid": size(scan.smallest_valid) if scan.smallest_valid else None,
+    })
+    return out
+
+
+def format_sizes(scan, fmt: str = "text") -> str:
+    if fmt == "json":
+        return json.dumps(sizes_json(scan), ensure_ascii=False) + "\n"
+    from tabulate import tabulate
+
+    if scan.square:
+        where = f"square inputs {scan.heights[0]}–{scan.heights[1]}"
+        show = lambda hw: str(hw[0])  # noqa: E731
+        listed = lambda pairs: spans([p[0] for p in pairs])  # noqa: E731
+    else:
+        where = (f"heights {scan.heights[0]}–{scan.heights[1]} × "
+                 f"widths {scan.widths[0]}–{scan.widths[1]}")
+        show = lambda hw: f"{hw[0]}×{hw[1]}"  # noqa: E731
+        listed = lambda pairs: ", ".join(show(p) for p in pairs) or "none"  # noqa: E731
+    smallest = show(scan.smallest_valid) if scan.smallest_valid else "none found"
+    lines = [f"{scan.model} · {where}",
+             f"smallest valid input: {smallest}",
+             f"valid ({len(scan.valid)}): {listed(scan.valid)}",
+             f"exact ({len(scan.exact)}): {listed(scan.exact)}"]
+    if not scan.valid:
+        lines.append("no valid size in this range")
+    if scan.inexact:
+        rows = [[show(d.size), d.layer, f"{plural(d.dropped[0], 'row')}, {plural(d.dropped[1], 'col')}",
+                 "yes" if d.valid else "no"] for d in scan.inexact]
+        lines += ["", "inexact sizes (first layer that drops input pixels):",
+                  tabulate(rows, headers=["size", "layer", "dropped", "valid"], tablefmt="simple",
+                           disable_numparse=True)]
+    return "\n".join(lines) + "\n"
+
+
+def _pair(values, show=str) -> str:
+    """(7, 7) → '7'; (7, 5) → '7×5'; None → '—' (no grid)."""
+    if values is None:
+        return "—"
+    a, b = (show(v) for v in values)
+    return a if a == b else f"{a}×{b}"
+
+
+def _number(x):
+    """A Fraction as a JSON number: an integer when whole, else a float (halves are exact)."""
+    return int(x) if x.denominator == 1 else float(x)
+
+
+def _start_text(x) -> str:
+    return str(_number(x))
+
+
+def rf_cells(field) -> list:
+    note = f"largest of {field.paths} paths" if field.paths > 1 else ""
+    return [_pair(field.rf), _pair(field.jump), _pair(field.start, _start_text), note]
+
+
+def rf_json(field) -> dict:
+    out = {"rf": list(field.rf), "jump": list(field.jump) if field.jump else None,
+           "start": [_number(s) for s in field.start]}
+    if field.paths > 1:
+        out["paths"] = field.paths  # the field is the largest over this many paths
+    return out
+
+
+RF_HEADERS = ["RF", "jump", "start", "RF note"]
+
+
+def format_rf(model: str, fields, fmt: str = "text") -> str:
+    """``archcalc rf``: sizes in input pixels, (height, width) pairs."""
+    if fmt == "json":
+        layers = [{"name": f.name, **rf_json(f)} for f in fields]
+        return json.dumps({"model": model, "layers": layers}, ensure_ascii=False) + "\n"
+    from tabulate import tabulate
+
+    rows = [[f.name] + rf_cells(f) for f in fields]
+    table = tabulate(rows, headers=["layer"] + RF_HEADERS[:3] + ["note"], tablefmt="simple",
+                     colalign=("left", "right", "right", "right", "left"), disable_numparse=True)
+    foot = ("\nRF, jump and start in input pixels (pixel i centred at i); — : no spatial grid "
+            "(global layer); concat and residual rows give the largest field over their paths.")
+    return f"{model} · receptive fields\n\n{table}\n{foot}\n"

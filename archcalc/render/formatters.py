@@ -1,0 +1,324 @@
+"""Rendering a :class:`Report` as text, markdown, CSV, JSON or LaTeX.  The only module that
+knows about columns, separators and units; it computes nothing."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import ArchcalcError, did_you_mean
+from ..core.report import Report
+
+FORMATS = ("text", "markdown", "csv", "json", "latex")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str           # the field of LayerReport / Totals, and the JSON and CSV name
+    header: str        # the table heading
+    numeric: bool = True
+    default: bool = True  # shown without --columns
+
+
+COLUMNS = (
+    Column("name", "layer", numeric=False),
+    Column("type", "type", numeric=False),
+    Column("output", "output", numeric=False),
+    Column("params", "params"),
+    Column("connections", "connections"),
+    Column("macs", "MACs"),
+    Column("flops", "FLOPs"),
+    Column("activations", "activations"),
+    Column("activation_bytes", "act. mem"),
+    # the operation split of the elementwise FLOPs (archcalc.core.work), opt-in
+    Column("comparisons", "comparisons", default=False),
+    Column("additions", "additions", default=False),
+    Column("multiplications", "multiplications", default=False),
+    Column("divisions", "divisions", default=False),
+    Column("exponentials", "exponentials", default=False),
+)
+BY_KEY = {c.key: c for c in COLUMNS}
+DEFAULT_KEYS = tuple(c.key for c in COLUMNS if c.default)
+#: the text and LaTeX tables leave the element count to the other formats so AlexNet
+#: fits 100 columns; its memory (activations × dtype bytes) is shown instead
+NARROW_KEYS = tuple(k for k in DEFAULT_KEYS if k != "activations")
+
+
+def parse_columns(text: str) -> tuple[str, ...]:
+    """'name,macs,flops' → ('name', 'macs', 'flops'); an unknown name is a user error."""
+    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    if not keys:
+        raise ArchcalcError(f"--columns needs at least one of: {', '.join(BY_KEY)}")
+    for k in keys:
+        if k not in BY_KEY:
+            raise ArchcalcError(f"unknown column '{k}'{did_you_mean(k, BY_KEY)}; "
+                                f"choose from {', '.join(BY_KEY)}")
+    return keys
+
+
+def _is_int(n) -> bool:
+    return isinstance(n, int) or getattr(n, "is_Integer", False)
+
+
+def formula(n) -> str:
+    """A symbolic figure (a sympy expression, symbolic mode only) as a readable formula."""
+    from ..analyses.symbolic import formula as sympy_formula  # sympy stays off the integer path
+
+    return sympy_formula(n)
+
+
+def shape_text(shape) -> str:
+    """C×H×W, formulas in parentheses when they are sums (symbolic mode)."""
+    def dim(d) -> str:
+        if _is_int(d):
+            return str(int(d))
+        text = formula(d)
+        return f"({text})" if getattr(d, "is_Add", False) else text
+
+    return "×".join(dim(d) for d in shape.dims)
+
+
+def _exact(n):
+    """An int stays an int (sympy's Integer becomes one); a formula becomes its string."""
+    return int(n) if _is_int(n) else formula(n)
+
+
+def human_bytes(n: int) -> str:
+    """Binary units, three significant figures: 1,161,600 → '1.11 MiB'."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{n} B" if unit == "B" else f"{value:.3g} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_count(n: int) -> str:
+    """Decimal units for a summary line: 60,965,224 → '61.0 M'."""
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return str(n)
+
+
+def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
+    """Per-row values of ``keys`` (str, or int for counts; a formula string in symbolic
+    mode) and the totals row; with ``rf`` (table --rf) the receptive-field cells follow."""
+    from .fields import RF_HEADERS, rf_cells
+
+    work = None
+    if any(not BY_KEY[k].default for k in keys):
+        from ..core.work import report_work
+
+        work = report_work(report)
+    rows = []
+    for i, r in enumerate(report.layers):
+        row = []
+        for k in keys:
+            if k == "output":
+                row.append(shape_text(r.out_shape))
+            elif not BY_KEY[k].numeric:
+                row.append(getattr(r, k))
+            elif BY_KEY[k].default:
+                row.append(_exact(getattr(r, k)))
+            else:
+                row.append(_exact(getattr(work[i], k)))
+        rows.append(row)
+    t = report.totals
+    total = []
+    for k in keys:
+        if k == "name":
+            total.append("total")
+        elif not BY_KEY[k].numeric:
+            total.append("")
+        elif BY_KEY[k].default:
+            total.append(_exact(getattr(t, k)))
+        else:
+            total.append(_exact(sum(getattr(w, k) for w in work)))
+    if rf is not None:
+        rows = [row + rf_cells(f) for row, f in zip(rows, rf)]
+        total = total + [""] * len(RF_HEADERS)
+    return rows, total
+
+
+def _headers(keys, rf) -> tuple[list[str], list[bool]]:
+    """Column headings and which are numeric (right-aligned), RF columns included."""
+    from .fields import RF_HEADERS
+
+    headers = [BY_KEY[k].header for k in keys]
+    numeric = [BY_KEY[k].numeric for k in keys]
+    if rf is not None:
+        headers += RF_HEADERS
+        numeric += [h != "RF note" for h in RF_HEADERS]
+    return headers, numeric
+
+
+def _cells(report: Report, keys, number: Callable[[int], str],
+           byte_cell: Callable[[int], str], rf=None) -> tuple[list[list[str]], list[str]]:
+    rows, total = _raw(report, keys, rf)
+
+    def cell(k, v):
+        if isinstance(v, str):
+            return v
+        return byte_cell(v) if k == "activation_bytes" else number(v)
+
+    # zip stops at the last key: RF cells (already strings) are kept by the slice
+    return ([[cell(k, v) for k, v in zip(keys, row)] + row[len(keys):] for row in rows],
+            [cell(k, v) for k, v in zip(keys, total)] + total[len(keys):])
+
+
+def grouped(n: int) -> str:
+    return f"{n:,}"
+
+
+def _summary(report: Report) -> str:
+    t = report.totals
+    head = (f"{report.model} · input {shape_text(report.input_shape)} · batch {report.batch} · "
+            f"{report.dtype}\n")
+    notes = "".join(f"\nnote: {note}" for note in getattr(report, "notes", ()))
+    if not _is_int(t.macs):  # symbolic: the total formulas are in the 'total' block
+        params = f"{int(t.params):,}" if _is_int(t.params) else formula(t.params)
+        return head + f"params {params} ({human_bytes(t.param_bytes)})" + notes
+    text = (head + f"params {t.params:,} ({human_bytes(t.param_bytes)}) · MACs {human_count(t.macs)} · "
+            f"FLOPs {human_count(t.flops)} · activations {human_bytes(t.activation_bytes)}")
+    return text + "".join(f"\n{line}" for line in convention_lines(report)) + notes
+
+
+def convention_lines(report: Report) -> list[str]:
+    """The header lines naming the convention in force (none for archcalc's own)."""
+    if report.convention == "archcalc":
+        return []
+    from ..conventions import get, torchinfo_sizes
+
+    conv = get(report.convention)
+    lines = [f"convention {conv.name} ({conv.tool}): {conv.counts}"]
+    if conv.name == "torchinfo":
+        sizes = torchinfo_sizes(report)
+        lines.append("sizes (MB): " + " · ".join(f"{k} {v / 1e6:.2f}" for k, v in sizes.items()))
+    return lines
+
+
+def _format_text_symbolic(report: Report, keys) -> str:
+    """Symbolic figures are too wide for columns: one block per layer, a field per line."""
+    rows, total = _cells(report, keys, grouped, grouped)
+    out = [_summary(report), ""]
+    for row in rows + [total]:
+        cells = dict(zip(keys, row))
+        kind = cells.get("type")
+        out.append(cells.get("name", "") + (f" ({kind})" if kind else ""))
+        for k in keys:
+            if k not in ("name", "type") and cells[k]:
+                out.append(f"  {BY_KEY[k].header + ':':<13} {cells[k]}")
+    return "\n".join(out) + "\n"
+
+
+def format_text(report: Report, columns=None, rf=None) -> str:
+    """Aligned columns, thousands separators, activation memory in binary units."""
+    if not _is_int(report.totals.macs):
+        return _format_text_symbolic(report, columns or DEFAULT_KEYS)
+    from tabulate import tabulate
+
+    keys = columns or NARROW_KEYS
+    rows, total = _cells(report, keys, grouped, human_bytes, rf)
+    headers, numeric = _headers(keys, rf)
+    align = ["right" if is_num else "left" for is_num in numeric]
+    table = tabulate(rows + [total], headers=headers, tablefmt="simple", colalign=align,
+                     disable_numparse=True)
+    lines = table.split("\n")
+    rule = lines[1]
+    lines.insert(len(lines) - 1, rule)  # a rule above the totals
+    return _summary(report) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def format_markdown(report: Report, columns=None, rf=None) -> str:
+    """A GitHub pipe table, ready to paste; totals in bold on the last row."""
+    keys = columns or DEFAULT_KEYS
+    rows, total = _cells(report, keys, grouped, grouped, rf)
+    headers, numeric = _headers(keys, rf)
+    out = [f"<!-- {line} -->" for line in convention_lines(report)]
+    out += ["| " + " | ".join(headers) + " |",
+            "|" + "|".join("---:" if is_num else ":---" for is_num in numeric) + "|"]
+    esc = [[cell.replace("|", "\\|") for cell in row] for row in rows]
+    out += ["| " + " | ".join(row) + " |" for row in esc]
+    out.append("| " + " | ".join(f"**{cell}**" if cell else "" for cell in total) + " |")
+    notes = getattr(report, "notes", ())  # symbolic mode: where the formulas hold
+    if notes:
+        out += [""] + [f"- {note}" for note in notes]
+    return "\n".join(out) + "\n"
+
+
+def format_csv(report: Report, columns=None, rf=None) -> str:
+    """One row per layer plus a 'total' row; plain integers, shapes as C×H×W."""
+    from .fields import RF_HEADERS
+
+    keys = columns or DEFAULT_KEYS
+    rows, total = _cells(report, keys, str, str, rf)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(list(keys) + ([h.lower().replace(" ", "_") for h in RF_HEADERS] if rf else []))
+    writer.writerows(rows + [total])
+    return buf.getvalue()
+
+
+def to_json_dict(report: Report, columns=None, rf=None) -> dict:
+    """The documented JSON contract (docs/json.md); every count is a JSON integer (in
+    symbolic mode, a formula string that sympy parses).  ``columns`` narrows each layer
+    (and the totals) to those keys; a convention other than archcalc's adds the key
+    ``convention``; ``rf`` adds "rf", "jump" and "start" to each layer."""
+    from .fields import rf_json
+
+    keys = columns or DEFAULT_KEYS
+    rows, total = _raw(report, keys)
+    layers = []
+    for r, row in zip(report.layers, rows):
+        entry = dict(zip(keys, row))
+        if "output" in entry:
+            entry["output"] = [_exact(d) for d in r.out_shape.dims]
+        layers.append(entry)
+    if rf is not None:
+        layers = [{**layer, **rf_json(f)} for layer, f in zip(layers, rf)]
+    totals = {k: v for k, v in zip(keys, total) if BY_KEY[k].numeric}
+    if "params" in keys:
+        totals["param_bytes"] = _exact(report.totals.param_bytes)
+    doc = {
+        "model": report.model,
+        "input": [_exact(d) for d in report.input_shape.dims],
+        "batch": _exact(report.batch),
+        "dtype": report.dtype,
+        "layers": layers,
+        "totals": totals,
+    }
+    if report.convention != "archcalc":
+        doc["convention"] = report.convention
+    if hasattr(report, "conditions"):  # symbolic mode (docs/json.md, "Symbolic mode")
+        doc["symbolic"] = {
+            "conditions": [{"layer": c.layer, "equation": c.equation} for c in report.conditions],
+            "min_input": list(report.min_input) if report.min_input else None,
+            "open_above": report.open_above,
+            "notes": list(report.notes),
+        }
+    return doc
+
+
+def format_json(report: Report, columns=None, rf=None) -> str:
+    return json.dumps(to_json_dict(report, columns, rf), indent=2, ensure_ascii=False) + "\n"
+
+
+def format_latex(report: Report, columns=None, rf=None) -> str:
+    """A booktabs tabular: escaped names, thousands separated by {,}, a rule above the
+    totals; the convention (if not archcalc's) in a leading comment."""
+    from .latex import tabular
+
+    keys = columns or NARROW_KEYS
+    rows, total = _raw(report, keys, rf)
+    comments = [f"% {report.model}, input {shape_text(report.input_shape)}, batch {report.batch}, "
+                f"{report.dtype}"] + [f"% {line}" for line in convention_lines(report)]
+    return tabular(*_headers(keys, rf), rows, total, comments)
+
+
+FORMATTERS: dict[str, Callable[..., str]] = {
+    "text": format_text, "markdown": format_markdown, "csv": format_csv, "json": format_json,
+    "latex": format_latex,
+}

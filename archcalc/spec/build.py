@@ -1,0 +1,288 @@
+"""From a parsed spec document to a validated :class:`Model`.
+
+This is the boundary where raw data becomes typed objects: top-level keys are checked,
+blocks are expanded with their arguments (``$name`` expressions), ``when:`` conditions
+are applied, every layer is built through its declared attributes, and names become
+unique ``/``-joined paths.  Errors carry the file, the line and the layer.
+
+Structural items: ``type: concat`` (``branches:``, ``[]`` for the identity),
+``type: residual`` (``body:``, optional ``shortcut:`` and ``activation:``) and
+``type: side`` (``layers:`` that read the current tensor and feed nothing, named under
+the side item, e.g. GoogLeNet's ``aux1/fc1``; usually switched by ``when: $option``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import fields
+from ..errors import ArchcalcError, SpecError, did_you_mean
+from .expr import substitute
+from ..layers import REGISTRY
+from ..core.graph import ConcatNode, LayerNode, Model, ResidualNode, SideNode
+from .published import parse_published
+from ..core.shapes import Shape
+
+DTYPES = ("float32", "float16", "bfloat16", "int8", "float64")
+TOP_KEYS = ("name", "description", "source", "input", "dtype", "layers", "blocks", "options",
+            "notes", "published")
+BLOCK_KEYS = ("params", "layers", "description")
+ITEM_KEYS = {
+    "concat": ("type", "name", "when", "branches"),
+    "residual": ("type", "name", "when", "body", "shortcut", "activation"),
+    "side": ("type", "name", "when", "layers"),
+    "block": ("block", "name", "when", "args", "repeat", "first_args"),
+}
+STRUCTURAL = ("concat", "residual", "side")
+MAX_BLOCK_DEPTH = 16
+
+
+def _line(mapping: Any, key: str | None = None) -> int | None:
+    if key is not None and hasattr(mapping, "line_of"):
+        return mapping.line_of(key)
+    return getattr(mapping, "line", None)
+
+
+def _yaml(value: Any) -> str:
+    """A value as a spec (and --option) would write it: true/false, not True/False."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
+def parse_input(value: Any) -> Shape:
+    if not isinstance(value, list) or len(value) != 3:
+        raise SpecError(f"input must be [C, H, W], got {value!r}")
+    try:
+        return Shape(tuple(fields.positive_int(v) for v in value))
+    except SpecError as err:
+        raise SpecError(f"input must be [C, H, W] of positive integers: {err.message}") from None
+
+
+@dataclass
+class _Builder:
+    file: str | None
+    blocks: Mapping[str, Any]
+    names: dict = field(default_factory=dict)
+
+    def fail(self, message: str, item: Any = None, key: str | None = None, layer: str | None = None):
+        return SpecError(message, file=self.file, line=_line(item, key), layer=layer)
+
+    def claim(self, path: str, item: Any) -> None:
+        if path in self.names:
+            raise self.fail(f"duplicate layer name (first defined at line {self.names[path]})",
+                            item, "name", layer=path)
+        self.names[path] = _line(item, "name")
+
+    def sequence(self, items: Any, prefix: str, env: Mapping[str, Any], default_prefix: str = "",
+                 depth: int = 0, where: Any = None) -> tuple:
+        if not isinstance(items, list):
+            raise self.fail(f"expected a list of layers, got {type(items).__name__}", where)
+        nodes = []
+        for index, item in enumerate(items, 1):
+            node = self.item(item, index, prefix, env, default_prefix, depth)
+            if node is not None:
+                nodes.extend(node)
+        return tuple(nodes)
+
+    def item(self, item: Any, index: int, prefix: str, env: Mapping[str, Any],
+             default_prefix: str, depth: int) -> list | None:
+        if not isinstance(item, dict):
+            raise SpecError(f"layer {index} must be a mapping with a 'type', got {item!r}", file=self.file)
+        if "when" in item:
+            cond = self.resolve(item, "when", env)
+            if not isinstance(cond, bool):
+                raise self.fail(f"'when' must be true or false, got {cond!r}", item, "when")
+            if not cond:
+                return None
+        if "block" in item:
+            return self.block_use(item, index, prefix, env, depth)
+        kind = item.get("type")
+        if not isinstance(kind, str):
+            raise self.fail(f"layer {index} has no 'type' (or use 'block:')", item)
+        raw_name = self.resolve(item, "name", env) if "name" in item else f"{default_prefix}{kind}{index}"
+        if not isinstance(raw_name, (str, int)) or "/" in str(raw_name) or not str(raw_name):
+            raise self.fail(f"a layer name must be a non-empty word without '/', got {raw_name!r}",
+                            item, "name")
+        path = prefix + str(raw_name)
+        if kind in STRUCTURAL:
+            self.check_keys(item, ITEM_KEYS[kind], path, kind)
+            self.claim(path, item)
+            return [self.structure(kind, item, path, prefix, env, depth)]
+        if kind not in REGISTRY:
+            hint = did_you_mean(kind, list(REGISTRY) + list(STRUCTURAL))
+            raise self.fail(f"unknown layer type '{kind}'{hint}", item, "type", layer=path)
+        self.claim(path, item)
+        attrs = {k: self.resolve(item, k, env, path) for k in item if k not in ("type", "name", "when")}
+        try:
+            layer = fields.build(REGISTRY[kind], attrs, getattr(item, "key_lines", None))
+        except ArchcalcError as err:
+            raise err.at(file=self.file, line=_line(item), layer=path) from None
+        return [LayerNode(path, _line(item), layer)]
+
+    def resolve(self, item: Any, key: str, env: Mapping[str, Any], layer: str | None = None) -> Any:
+        try:
+            return substitute(item[key], env)
+        except SpecError as err:
+            raise err.at(file=self.file, line=_line(item, key), layer=layer, key=key) from None
+
+    def check_keys(self, item: Any, allowed: tuple, path: str, kind: str) -> None:
+        for key in item:
+            if key not in allowed:
+                raise self.fail(f"unknown key '{key}'{did_you_mean(str(key), allowed)}; "
+                                f"{kind} takes: {', '.join(allowed)}", item, key, layer=path)
+
+    def structure(self, kind: str, item: Any, path: str, prefix: str, env: Mapping[str, Any],
+                  depth: int):
+        line = _line(item)
+        if kind == "concat":
+            branches = item.get("branches")
+            if not isinstance(branches, list) or len(branches) < 2:
+                raise self.fail("concat needs 'branches': a list of at least two layer lists "
+                                "([] passes the input through)", item, "branches", layer=path)
+            built = tuple(self.sequence(branch, prefix, env, f"b{j}_", depth, item)
+                          for j, branch in enumerate(branches, 1))
+            return ConcatNode(path, line, built)
+        if kind == "side":
+            # layers are named under the side branch (aux1/conv), and it needs a name
+            if "name" not in item:
+                raise self.fail("a side branch needs a 'name' (its layers are named under it)",
+                                item, layer=path)
+            if "layers" not in item:
+                raise self.fail("side needs 'layers': the layers that read the current tensor "
+                                "without feeding the next layer", item, layer=path)
+            layers = self.sequence(item["layers"], path + "/", env, "", depth, item)
+            if not layers:
+                raise self.fail("side branch has no layers (are all their 'when' false?)",
+                                item, "layers", layer=path)
+            return SideNode(path, line, layers)
+        if "body" not in item:
+            raise self.fail("residual needs 'body': the layers whose output is added to the "
+                            "shortcut", item, layer=path)
+        body = self.sequence(item["body"], prefix, env, "body_", depth, item)
+        shortcut = self.sequence(item.get("shortcut") or [], prefix, env, "shortcut_", depth, item)
+        activation = None
+        if "activation" in item:
+            try:
+                activation = fields.optional(fields.choice("relu", "relu6", "tanh", "sigmoid"))(
+                    self.resolve(item, "activation", env, path))
+            except SpecError as err:
+                raise err.at(file=self.file, line=_line(item, "activation"), layer=path,
+                             key="activation") from None
+        return ResidualNode(path, line, body, shortcut, activation)
+
+    def block_use(self, item: Any, index: int, prefix: str, env: Mapping[str, Any], depth: int) -> list:
+        name = item["block"]
+        if name not in self.blocks:
+            raise self.fail(f"unknown block '{name}'{did_you_mean(str(name), self.blocks)}",
+                            item, "block")
+        if depth >= MAX_BLOCK_DEPTH:
+            raise self.fail(f"blocks nest deeper than {MAX_BLOCK_DEPTH}: is block '{name}' "
+                            f"using itself?", item, "block")
+        instance = str(self.resolve(item, "name", env)) if "name" in item else f"{name}{index}"
+        path = prefix + instance
+        self.check_keys(item, ITEM_KEYS["block"], path, "a block use")
+        block = self.blocks[name]
+        repeat = fields.positive_int(self.resolve(item, "repeat", env, path)) if "repeat" in item else 1
+        nodes = []
+        for r in range(repeat):
+            args = self.block_args(block, item, env, path, first=(r == 0))
+            inner = path if repeat == 1 else f"{path}/{r}"
+            nodes.extend(self.sequence(block["layers"], inner + "/", {**env, **args}, "",
+                                       depth + 1, block))
+        return nodes
+
+    def block_args(self, block: Any, item: Any, env: Mapping[str, Any], path: str, first: bool) -> dict:
+        params = block.get("params") or {}
+        given = {}
+        for key in ("args", "first_args") if first else ("args",):
+            raw = item.get(key) or {}
+            if not isinstance(raw, dict):
+                raise self.fail(f"'{key}' must be a mapping of argument values", item, key, layer=path)
+            for arg in raw:
+                if arg not in params:
+                    raise self.fail(f"unknown argument '{arg}'{did_you_mean(str(arg), params)} for "
+                                    f"block '{item['block']}'; it takes: {', '.join(params) or 'none'}",
+                                    raw, arg, layer=path)
+                given[arg] = self.resolve(raw, arg, env, path)
+        args = {}
+        for arg, default in params.items():
+            if arg in given:
+                args[arg] = given[arg]
+            elif default is None:
+                raise self.fail(f"block '{item['block']}' needs argument '{arg}'", item, layer=path)
+            else:
+                args[arg] = default
+        return args
+
+
+def build_model(doc: Any, file: str | None = None, options: Mapping[str, Any] | None = None,
+                default_name: str = "model") -> Model:
+    """Validate a parsed spec document and build its :class:`Model`."""
+    if not isinstance(doc, dict):
+        raise SpecError("a spec must be a mapping with name, input and layers", file=file)
+
+    def fail(message: str, key: str | None = None, where: Any = doc) -> SpecError:
+        return SpecError(message, file=file, line=_line(where, key))
+
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise fail(f"unknown top-level key '{key}'{did_you_mean(str(key), TOP_KEYS)}; "
+                       f"allowed: {', '.join(TOP_KEYS)}", key)
+    for key in ("input", "layers"):
+        if key not in doc:
+            raise fail(f"missing required key '{key}'")
+    try:
+        input_shape = parse_input(doc["input"])
+        dtype = fields.choice(*DTYPES)(doc.get("dtype", "float32"))
+        texts = {k: fields.text(doc.get(k, "")) for k in ("description", "source", "notes")}
+        name = fields.text(doc.get("name", default_name))
+    except SpecError as err:
+        bad = next((k for k in ("input", "dtype", "description", "source", "notes", "name")
+                    if k in doc), None)
+        raise err.at(file=file, line=_line(doc, bad)) from None
+
+    declared = doc.get("options") or {}
+    if not isinstance(declared, dict):
+        raise fail("'options' must be a mapping of option names to default values", "options")
+    env = dict(declared)
+    for key, value in (options or {}).items():
+        if key not in declared:
+            known = ", ".join(declared) or "none"
+            raise SpecError(f"unknown option '{key}'{did_you_mean(key, declared)}; "
+                            f"this model has: {known}", file=file)
+        default = declared[key]
+        if default is not None and type(value) is not type(default):
+            raise SpecError(f"option '{key}' takes a {type(default).__name__} like its default "
+                            f"{_yaml(default)}, got {_yaml(value)}", file=file, line=_line(declared, key))
+        env[key] = value
+
+    blocks = doc.get("blocks") or {}
+    if not isinstance(blocks, dict):
+        raise fail("'blocks' must be a mapping of block names to definitions", "blocks")
+    for block_name, block in blocks.items():
+        if not isinstance(block, dict) or "layers" not in block:
+            raise fail(f"block '{block_name}' must be a mapping with 'layers' (and optional 'params')",
+                       block_name, blocks)
+        for key in block:
+            if key not in BLOCK_KEYS:
+                raise fail(f"unknown key '{key}' in block '{block_name}'"
+                           f"{did_you_mean(str(key), BLOCK_KEYS)}", key, block)
+        if not isinstance(block.get("params") or {}, dict):
+            raise fail(f"'params' of block '{block_name}' must map argument names to defaults "
+                       f"(~ for required)", "params", block)
+
+    builder = _Builder(file, blocks)
+    nodes = builder.sequence(doc["layers"], "", env, where=doc)
+    if not nodes:
+        raise fail("the model has no layers", "layers")
+    try:
+        published = parse_published(doc.get("published"), lambda key: _line(doc, key))
+    except SpecError as err:
+        raise err.at(file=file) from None
+    unknown = [p for p in published if p.layer and p.layer not in builder.names
+               and not any(n.startswith(p.layer + "/") for n in builder.names)]
+    if unknown:
+        raise SpecError(f"published entry names layer '{unknown[0].layer}', which the model does "
+                        f"not have{did_you_mean(unknown[0].layer, builder.names)}",
+                        file=file, line=unknown[0].line)
+    return Model(name=name, input_shape=input_shape, nodes=nodes, dtype=dtype, file=file,
+                 published=published, **texts)

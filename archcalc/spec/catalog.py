@@ -1,0 +1,60 @@
+"""Finding specs: bundled model names and users' files."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from .build import build_model
+from ..errors import SpecError, did_you_mean
+from ..core.graph import Model
+from .loader import read_spec
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def specs_dir() -> Path:
+    """The folder of bundled specs (the top-level specs/ folder, shipped as archcalc.specs)."""
+    try:
+        from importlib.resources import files
+
+        return Path(str(files("archcalc.specs")))
+    except ModuleNotFoundError:  # running from a source tree that was never installed
+        return Path(__file__).resolve().parents[2] / "specs"
+
+
+@lru_cache(maxsize=None)
+def bundled_names() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in specs_dir().glob("*.yaml")))
+
+
+def _shown(path: Path) -> str:
+    """The path as a user would type it: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def resolve(ref: str) -> tuple[Path, str]:
+    """The file behind ``ref`` (a bundled model name or a path) and the name shown in errors."""
+    path = Path(ref)
+    if path.suffix in SPEC_SUFFIXES or os.sep in ref or "/" in ref:
+        if not path.is_file():
+            raise SpecError(f"no such spec file: {ref}")
+        return path, ref
+    bundled = specs_dir() / f"{ref}.yaml"
+    if bundled.is_file():
+        return bundled, f"specs/{ref}.yaml"
+    if path.is_file():
+        return path, ref
+    hint = did_you_mean(ref, bundled_names())
+    raise SpecError(f"unknown model '{ref}'{hint}; 'archcalc list' shows the bundled models")
+
+
+def load(ref: str, options: Mapping[str, Any] | None = None) -> Model:
+    """Load and validate the model named or pointed to by ``ref``."""
+    path, shown = resolve(ref)
+    doc = read_spec(path, shown)
+    return build_model(doc, shown, options, default_name=path.stem)

@@ -1,0 +1,170 @@
+"""Typed attribute parsers: the filter between raw spec values and layer objects.
+
+Each parser takes the raw value and returns a clean, immutable one, or raises
+:class:`SpecError` saying what was expected and what arrived.  Layer classes declare
+their attributes with :func:`attr`; :func:`build` applies the parsers and rejects
+unknown keys, so no layer is ever built from an unchecked mapping.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping
+
+from ..errors import SpecError, did_you_mean
+
+Parser = Callable[[Any], Any]
+REQUIRED = dataclasses.MISSING
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (list, tuple)):
+        return f"list {list(value)}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _int(value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"expected an integer ≥ {minimum}, got {_describe(value)}")
+    if value < minimum:
+        raise SpecError(f"expected an integer ≥ {minimum}, got {value}")
+    return value
+
+
+def positive_int(value: Any) -> int:
+    return _int(value, 1)
+
+
+def non_negative_int(value: Any) -> int:
+    return _int(value, 0)
+
+
+def pair(value: Any) -> tuple[int, int]:
+    """An int n (meaning n×n) or a list [h, w] of positive ints."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise SpecError(f"expected an integer or a list [h, w], got {_describe(value)}")
+        return positive_int(value[0]), positive_int(value[1])
+    n = positive_int(value)
+    return n, n
+
+
+def padding(value: Any) -> str | tuple[tuple[int, int], tuple[int, int]]:
+    """'same' (TensorFlow, asymmetric), 'valid', p, [ph, pw] or [[top, bottom], [left, right]]."""
+    if isinstance(value, str):
+        word = value.lower()
+        if word == "valid":
+            return (0, 0), (0, 0)
+        if word == "same":
+            return "same"
+        raise SpecError(f"expected 'same', 'valid', an integer or a list, got {value!r}")
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise SpecError(f"expected [ph, pw] or [[top, bottom], [left, right]], got {_describe(value)}")
+        if all(isinstance(v, (list, tuple)) for v in value):
+            sides = []
+            for v in value:
+                if len(v) != 2:
+                    raise SpecError(f"expected [[top, bottom], [left, right]], got {_describe(value)}")
+                sides.append((non_negative_int(v[0]), non_negative_int(v[1])))
+            return sides[0], sides[1]
+        ph, pw = non_negative_int(value[0]), non_negative_int(value[1])
+        return (ph, ph), (pw, pw)
+    p = non_negative_int(value)
+    return (p, p), (p, p)
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"expected a number, got {_describe(value)}")
+    return float(value)
+
+
+def fraction(value: Any) -> float:
+    x = number(value)
+    if not 0.0 <= x < 1.0:
+        raise SpecError(f"expected a number in [0, 1), got {value}")
+    return x
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise SpecError(f"expected a string, got {_describe(value)}")
+    return value
+
+
+def choice(*options: str) -> Parser:
+    def parse(value: Any) -> str:
+        if not isinstance(value, str) or value.lower() not in options:
+            hint = did_you_mean(value, options) if isinstance(value, str) else ""
+            raise SpecError(f"expected one of {', '.join(options)}, got {_describe(value)}{hint}")
+        return value.lower()
+
+    return parse
+
+
+def optional(parser: Parser) -> Parser:
+    def parse(value: Any) -> Any:
+        return None if value is None else parser(value)
+
+    return parse
+
+
+def connection_table(value: Any) -> tuple[tuple[int, ...], ...]:
+    """A list, one entry per output map, of the input map indices that feed it."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise SpecError(f"expected a list of input-map index lists, got {_describe(value)}")
+    rows = []
+    for m, row in enumerate(value):
+        if not isinstance(row, (list, tuple)) or not row:
+            raise SpecError(f"entry {m} must be a non-empty list of input map indices, got {_describe(row)}")
+        indices = tuple(non_negative_int(i) for i in row)
+        if len(set(indices)) != len(indices):
+            raise SpecError(f"entry {m} lists an input map twice: {list(indices)}")
+        rows.append(indices)
+    return tuple(rows)
+
+
+def attr(parser: Parser, default: Any = REQUIRED, doc: str = "") -> Any:
+    """Declare a layer attribute: a dataclass field that carries its parser."""
+    meta = {"parser": parser, "doc": doc}
+    if default is REQUIRED:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def spec_fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls) if "parser" in f.metadata}
+
+
+def build(cls: type, raw: Mapping[str, Any], key_lines: Mapping[str, int] | None = None) -> Any:
+    """Build a layer of class ``cls`` from the raw attributes of a spec mapping."""
+    fields = spec_fields(cls)
+    key_lines = key_lines or {}
+    for key in raw:
+        if key not in fields:
+            hint = did_you_mean(str(key), fields)
+            known = ", ".join(sorted(fields)) or "none"
+            raise SpecError(f"unknown key '{key}'{hint}; {cls.type_name} takes: {known}",
+                            line=key_lines.get(key))
+    values = {}
+    for name, f in fields.items():
+        if name in raw:
+            try:
+                values[name] = f.metadata["parser"](raw[name])
+            except SpecError as err:
+                raise err.at(key=name, line=key_lines.get(name)) from None
+        elif f.default is REQUIRED:
+            raise SpecError(f"missing required key '{name}'")
+    return cls(**values)

@@ -28,17 +28,17 @@ def window_cases(draw, allow_ceil: bool = True):
 
 @st.composite
 def split_models(draw):
-    """A Model of one layer of any registered type on a small random C×H×W input, or a
-    residual add (with or without a folded activation) over it; windows fit the input."""
-    from archcalc.layers import REGISTRY
-    from archcalc.core.graph import LayerNode, Model, ResidualNode
+    """A Model of one layer of any registered type on a small random C×H×W input; a merge
+    type reads a relu of the input and the input itself; windows fit the input."""
+    from archcalc.core.graph import INPUT, Model, Node
     from archcalc.core.shapes import Shape
+    from archcalc.layers import REGISTRY
 
     c, h, w = draw(channels), draw(st.integers(3, 12)), draw(st.integers(3, 12))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     act = draw(st.sampled_from([None, "relu", "relu6", "tanh", "sigmoid"]))
-    kind = draw(st.sampled_from(sorted(REGISTRY) + ["add"]))
-    cls = REGISTRY.get(kind)
+    kind = draw(st.sampled_from(sorted(REGISTRY)))
+    cls = REGISTRY[kind]
     args = {
         "conv": dict(filters=draw(channels), kernel=(kh, kw), bias=draw(st.booleans()),
                      activation=act),
@@ -48,15 +48,15 @@ def split_models(draw):
         "subsample": dict(kernel=(kh, kw), activation=act),
         "adaptive_avgpool": dict(output=(draw(st.integers(1, h)), draw(st.integers(1, w)))),
         "lrn": dict(size=draw(st.sampled_from([1, 3, 5]))),
+        "add": dict(activation=act),
     }.get(kind, {})
     shape = Shape.of(c, h, w)
-    if kind == "add":
-        from archcalc.layers.activation import ReLU
-
-        node = ResidualNode("res", None, (LayerNode("res/r", None, ReLU()),), (), act)
+    if cls.arity == 1:
+        nodes = (Node("x", None, cls(**args), (INPUT,)),)
     else:
-        node = LayerNode("x", None, cls(**args))
-    return Model("random", shape, (node,))
+        nodes = (Node("r", None, REGISTRY["relu"](), (INPUT,)),
+                 Node("x", None, cls(**args), ("r", INPUT)))
+    return Model("random", shape, nodes, ("x",))
 
 
 # --- numeric core: layer cases for the NumPy forwards (small: references loop in Python) ---

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from archcalc import analyse, load
+from archcalc.errors import ArchcalcError
 from archcalc.spec.catalog import bundled_names
-from archcalc.conventions import CONVENTIONS, KNOWN_KINDS, apply, torchinfo_sizes
+from archcalc.conventions import CONVENTIONS, apply, row_figures, torchinfo_sizes
 from archcalc.docgen.conventions import render
 from archcalc.layers import REGISTRY
 
@@ -133,9 +134,25 @@ def test_rows_add_up_under_every_convention(tiny):
         assert r.totals.flops == sum(x.flops for x in r.layers)
 
 
-def test_every_layer_type_has_rules():
-    """Adding a layer type means adding its rule to every convention (KNOWN_KINDS)."""
-    assert set(REGISTRY) <= KNOWN_KINDS
+@pytest.mark.parametrize("name", [n for n, c in CONVENTIONS.items() if c.rules is not None])
+def test_every_layer_type_has_a_rule_or_a_reason(name):
+    """Each tool's module lists every registered layer type exactly once: in RULES, or in
+    IGNORED with the reason the tool gives it nothing; and no stale type lingers."""
+    rules = CONVENTIONS[name].rules
+    assert set(rules.RULES) | set(rules.IGNORED) == set(REGISTRY)
+    assert not set(rules.RULES) & set(rules.IGNORED)
+    assert all(isinstance(why, str) and why for why in rules.IGNORED.values())
+
+
+def test_a_type_without_a_rule_is_an_error_not_zero(monkeypatch):
+    """A row whose type a tool's tables do not know raises, naming the tool and the type."""
+    from archcalc.conventions import torchinfo as rules
+
+    monkeypatch.delitem(rules.IGNORED, "relu")
+    report = analyse(load("resnet18"))
+    relu = next(r for r in report.layers if r.type == "relu")
+    with pytest.raises(ArchcalcError, match="torchinfo.*relu"):
+        row_figures("torchinfo", relu, 1)
 
 
 # --- figures the tools printed ------------------------------------------------------------

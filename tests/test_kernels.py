@@ -15,6 +15,7 @@ from archcalc.layers import REGISTRY
 from archcalc.core.shapes import Shape
 from archcalc.numeric.tally import Ops
 from .strategies import conv_cases, pool_cases, small, table_cases
+from .test_merge import FORWARD_CASES as MERGE_CASES
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 
@@ -214,6 +215,7 @@ FORWARD_CASES = {
     "softmax": test_elementwise_matches_reference,
     "dropout": test_dropout_is_identity_at_inference_and_rescales_in_training,
     "flatten": test_flatten_is_a_c_major_view,
+    **MERGE_CASES,
 }
 
 

@@ -202,7 +202,7 @@ def test_numpy_impulses_reach_exactly_the_pulled_back_pixels(doc, data):
                                 for k, v in weights.items()}
     impulses = np.zeros((h * w, c, h, w))
     impulses[np.arange(h * w), :, np.arange(h * w) // w, np.arange(h * w) % w] = 1.0
-    out = runner.run(model, impulses)
+    (out,) = runner.run(model, impulses).values()  # the model's one output
     oh, ow = rows[-1].counts.out_shape.spatial
     unit = (data.draw(st.integers(0, oh - 1)), data.draw(st.integers(0, ow - 1)))
     lit = (out[:, :, unit[0], unit[1]] > 0).any(axis=1).reshape(h, w)

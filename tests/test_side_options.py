@@ -6,7 +6,6 @@ from hypothesis import given, strategies as st
 from archcalc.spec.build import build_model
 from archcalc.cli import cli, main, parse_option
 from archcalc.errors import ArchcalcError, SpecError
-from archcalc.core.graph import SideNode
 from archcalc.core.report import analyse
 from archcalc.spec.loader import parse_yaml
 from .strategies import channels
@@ -43,7 +42,10 @@ def test_side_branch_is_off_by_default_and_adds_its_rows_when_on():
     assert fc.params == 180 * 5 + 5
     # the side head: gap of 4 maps, then 4·2 weights + 2 biases
     assert on.totals.params - off.totals.params == 4 * 2 + 2
-    assert any(isinstance(n, SideNode) for n in build(aux=True).nodes)
+    # the side head's last layer is a model output; nothing else reads it
+    model = build(aux=True)
+    assert model.outputs == ("fc", "aux/fc")
+    assert all("aux/fc" not in n.inputs for n in model.nodes)
 
 
 def test_side_branch_output_does_not_feed_the_next_layer():

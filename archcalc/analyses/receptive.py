@@ -20,8 +20,15 @@ Elementwise layers (activations, LRN, batch norm, dropout) keep the grid.  Globa
 (dense, RBF, global pooling) see the whole map: their field is that of a window as large
 as the map, and their units lie on no grid (jump is None).  Adaptive pooling is a
 window of its largest bin with no regular grid, unless it keeps the size (identity).
-For concatenations and residual sums the field is the largest over the paths (by area),
-and the row says so.
+Each layer type states which of these it is (``field_rule``, archcalc.core.windows).
+
+Merges (add, multiply, concat) see, per output unit, the union of the fields of their
+inputs (``paths`` says over how many).  Per axis, when the inputs share a jump, the union
+of the intervals [start − (rf − 1)/2, start + (rf − 1)/2] gives the merged rf and start.
+An input on no grid (a squeeze-and-excitation gate, which saw the whole map) makes every
+merged unit see what it saw: the merged field is that input's, on no grid.  Inputs on
+different jumps have no exact union on one grid; the widest (by area) is kept, and the
+docs say so.  ``crop`` shifts the start of its first input's field by its offset.
 """
 from __future__ import annotations
 
@@ -29,11 +36,9 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from ..core.engine import propagate
-from ..layers.conv import Conv, resolve_padding
-from ..layers.dense import FullyConnected
-from ..layers.pool import AdaptiveAvgPool, GlobalAvgPool, Window
-from ..core.graph import ConcatNode, LayerNode, Model
-from ..core.shapes import Shape, ceildiv, effective_kernel
+from ..core.graph import Model, walk
+from ..core.shapes import Shape
+from ..core.windows import Geometry, Union, Whole
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,9 @@ class Field:
     size: tuple = ()        # spatial size of the layer's output map (kept through flatten)
 
 
-def _window(f: Field, kernel, stride, dilation, before) -> Field:
+def _window(f: Field, g: Geometry) -> Field:
     rf, jump, start = [], [], []
-    for r, j, s0, k, s, d, p in zip(f.rf, f.jump, f.start, kernel, stride, dilation, before):
-        ext = effective_kernel(k, d)
+    for r, j, s0, ext, s, p in zip(f.rf, f.jump, f.start, g.extent, g.stride, g.pad_before):
         rf.append(r + (ext - 1) * j)
         start.append(s0 + (Fraction(ext - 1, 2) - p) * j)
         jump.append(j * s)
@@ -67,54 +71,51 @@ def _whole(f: Field, extents) -> Field:
                    jump=None)
 
 
-def _largest_bin(size: int, out: int) -> int:
-    return max(ceildiv((i + 1) * size, out) - (i * size) // out for i in range(out))
+def _area(f: Field):
+    return f.rf[0] * f.rf[1]
 
 
-class _Walk:
-    def __init__(self, rows):
-        self.rows = {row.name: row for row in rows}
-        self.fields: list[Field] = []
-
-    def run(self, nodes, f: Field) -> Field:
-        for node in nodes:
-            if isinstance(node, LayerNode):
-                f = self.layer(node, f)
-            elif isinstance(node, ConcatNode):
-                f = self.merge(node.path, [self.run(b, f) for b in node.branches])
-            else:
-                f = self.merge(node.path, [self.run(node.body, f), self.run(node.shortcut, f)])
-        return f
-
-    def merge(self, name: str, outs: list) -> Field:
-        best = max(outs, key=lambda o: o.rf[0] * o.rf[1])  # first of the largest on ties
-        f = replace(best, name=name, paths=len(outs))
-        self.fields.append(f)
-        return f
-
-    def layer(self, node: LayerNode, f: Field) -> Field:
-        layer, row = node.layer, self.rows[node.path]
-        x: Shape = row.in_shape
-        f = replace(f, name=node.path, paths=1)
-        if isinstance(layer, (Conv, Window)) and f.jump is not None:
-            pads = resolve_padding(layer, x)
-            f = _window(f, layer.kernel, layer.stride, getattr(layer, "dilation", (1, 1)),
-                        [p[0] for p in pads])
-        elif isinstance(layer, (GlobalAvgPool, FullyConnected)):
-            f = _whole(f, f.size)
-        elif isinstance(layer, AdaptiveAvgPool) and tuple(x.spatial) != tuple(layer.output):
-            f = _whole(f, [_largest_bin(n, o) for n, o in zip(x.spatial, layer.output)])
-        y = row.counts.out_shape
-        if y.is_map:
-            f = replace(f, size=tuple(y.spatial))
-        self.fields.append(f)
-        return f
+def _union(fields: list) -> Field:
+    """The field of a unit that sees what each of ``fields`` saw (see the module doc)."""
+    off_grid = [f for f in fields if f.jump is None]
+    if off_grid:
+        return max(off_grid, key=_area)  # first of the largest on ties
+    if any(f.jump != fields[0].jump for f in fields):
+        return max(fields, key=_area)
+    rf, start = [], []
+    for axis in range(len(fields[0].rf)):
+        lo = min(f.start[axis] - Fraction(f.rf[axis] - 1, 2) for f in fields)
+        hi = max(f.start[axis] + Fraction(f.rf[axis] - 1, 2) for f in fields)
+        rf.append(int(hi - lo) + 1)
+        start.append((lo + hi) / 2)
+    return replace(fields[0], rf=tuple(rf), start=tuple(start))
 
 
 def receptive_fields(model: Model, input_shape: Shape | None = None) -> tuple:
     """A :class:`Field` per engine row, in the engine's order (integer sizes only)."""
     shape = input_shape or model.input_shape
-    walk = _Walk(propagate(model, input_shape))
+    rows = {row.name: row for row in propagate(model, input_shape)}
+    fields: list[Field] = []
+
+    def step(node, inputs: tuple) -> Field:
+        row = rows[node.path]
+        layer = row.layer
+        rule = layer.field_rule(layer.take(row.in_shapes))
+        if isinstance(rule, Union):
+            merged = [inputs[i] for i in (rule.inputs or range(len(inputs)))]
+            f = replace(_union(merged), name=node.path, paths=len(merged))
+        else:
+            f = replace(inputs[0], name=node.path, paths=1)
+            if isinstance(rule, Geometry) and f.jump is not None:
+                f = _window(f, rule)
+            elif isinstance(rule, Whole):
+                f = _whole(f, rule.extents or f.size)
+        y = row.counts.out_shape
+        if y.is_map:
+            f = replace(f, size=tuple(y.spatial))
+        fields.append(f)
+        return f
+
     start = Field("input", (1, 1), (1, 1), (Fraction(0), Fraction(0)), size=tuple(shape.spatial))
-    walk.run(model.nodes, start)
-    return tuple(walk.fields)
+    walk(model, start, step)
+    return tuple(fields)

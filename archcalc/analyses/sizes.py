@@ -16,11 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.engine import declared_features, propagate, propagate_partial
-from ..errors import ArchcalcError
-from ..layers.conv import Conv, resolve_padding
-from ..layers.pool import Window
 from ..core.graph import Model
-from ..core.shapes import Shape, effective_kernel
+from ..core.shapes import Shape
+from ..errors import ArchcalcError
 
 
 @dataclass(frozen=True)
@@ -49,26 +47,18 @@ class SizeScan:
         return self.heights == self.widths
 
 
-def window_drops(layer, in_shape: Shape, out_shape: Shape) -> tuple:
-    """(rows, columns) of the input that no window of ``layer`` reaches."""
-    pads = resolve_padding(layer, in_shape)
-    dilation = getattr(layer, "dilation", (1, 1))
-    return tuple(
-        max(0, before + size - ((out - 1) * s + effective_kernel(k, d)))
-        for size, out, k, s, d, (before, _after) in
-        zip(in_shape.spatial, out_shape.spatial, layer.kernel, layer.stride, dilation, pads))
+def window_drops(layer, in_shape: Shape) -> tuple:
+    """(rows, columns) of the input that no window of ``layer`` reaches ((0, 0) for layers
+    without windows)."""
+    g = layer.geometry(in_shape)
+    return g.dropped if g is not None else (0,) * len(in_shape.spatial)
 
 
-def _windows(model: Model) -> dict:
-    return {n.path: n.layer for n in model.layer_nodes() if isinstance(n.layer, (Conv, Window))}
-
-
-def first_drop(windows: dict, rows: tuple) -> tuple | None:
+def first_drop(rows: tuple) -> tuple | None:
     """(layer, (rows, columns)) of the first row whose window drops input, or None."""
     for row in rows:
-        layer = windows.get(row.name)
-        if layer is not None:
-            dropped = window_drops(layer, row.in_shape, row.counts.out_shape)
+        if row.layer.arity == 1:
+            dropped = window_drops(row.layer, row.in_shape)
             if any(dropped):
                 return row.name, dropped
     return None
@@ -113,7 +103,6 @@ def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
     if widths:
         _check_range("width range", *widths)
     c = model.input_shape.channels
-    windows = _windows(model)
     if widths is None:
         pairs = [(s, s) for s in range(heights[0], heights[1] + 1)]
     else:
@@ -127,7 +116,7 @@ def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
             valid.append((h, w))
         else:
             invalid.append(((h, w), error.render()))
-        drop = first_drop(windows, rows)
+        drop = first_drop(rows)
         if drop is not None:
             inexact.append(Drop((h, w), drop[0], drop[1], error is None))
         elif error is None:

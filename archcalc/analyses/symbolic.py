@@ -125,7 +125,7 @@ def _conditions(model: Model, report: Report) -> tuple:
     """Dense layers whose flattened input depends on H or W, with the count they expect."""
     from ..layers.dense import FullyConnected
 
-    dense = {node.path for node in model.layer_nodes() if isinstance(node.layer, FullyConnected)}
+    dense = {node.path for node in model.nodes if isinstance(node.layer, FullyConnected)}
     declared = {row.name: row.in_shape.numel for row in propagate(model) if row.name in dense}
     found = []
     for row in report.layers:

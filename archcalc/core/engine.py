@@ -1,4 +1,4 @@
-"""Shape propagation: one pass over the model, a row of per-sample counts per layer.
+"""Shape propagation: one walk over the model graph, a row of per-sample counts per node.
 
 Pure computation on the validated model; works on ints, and unchanged on sympy sizes.
 """
@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..errors import ArchcalcError, ShapeError
+from ..errors import ArchcalcError
 from ..layers import Counts
-from ..layers.activation import ACTIVATION_FLOPS
 from ..layers.dense import FullyConnected
-from .graph import ConcatNode, LayerNode, Model, ResidualNode, SideNode
-from .shapes import Shape, is_known
+from .graph import Model, walk
+from .shapes import Shape
 
 
 @dataclass(frozen=True)
@@ -20,24 +19,17 @@ class Row:
 
     name: str
     type: str
-    in_shape: Shape
+    #: the shapes of the tensors the node reads, in its ``inputs`` order
+    in_shapes: tuple
     counts: Counts
     line: int | None = None
-    #: the Layer behind the row (None for concat and residual-add rows), for other
-    #: counting conventions (archcalc.conventions) that need its attributes
+    #: the Layer behind the row, for analyses and other tools' counting rules
     layer: object = None
 
-
-def same_size(a, b) -> bool:
-    if is_known(a, b):
-        return a == b
-    import sympy  # symbolic path only
-
-    return sympy.simplify(a - b) == 0
-
-
-def same_shape(a: Shape, b: Shape) -> bool:
-    return a.rank == b.rank and all(same_size(x, y) for x, y in zip(a.dims, b.dims))
+    @property
+    def in_shape(self) -> Shape:
+        """The first (for most layers the only) input's shape."""
+        return self.in_shapes[0]
 
 
 class _Pass:
@@ -48,64 +40,30 @@ class _Pass:
         #: input features seen by each fully connected layer, by path
         self.features: dict[str, object] = {}
 
-    def located(self, err: ArchcalcError, node) -> ArchcalcError:
-        return err.at(file=self.model.file, line=node.line, layer=node.path)
-
-    def run(self, nodes, x: Shape) -> Shape:
-        for node in nodes:
-            try:
-                if isinstance(node, LayerNode):
-                    x = self.layer(node, x)
-                elif isinstance(node, ConcatNode):
-                    x = self.concat(node, x)
-                elif isinstance(node, SideNode):
-                    self.run(node.layers, x)  # its rows count; its output feeds nothing
-                else:
-                    x = self.residual(node, x)
-            except ArchcalcError as err:
-                raise self.located(err, node) from None
-        return x
-
-    def layer(self, node: LayerNode, x: Shape) -> Shape:
+    def step(self, node, shapes: tuple) -> Shape:
         layer = node.layer
-        if isinstance(layer, FullyConnected) and layer.in_features is None and node.path in self.pins:
-            layer = replace(layer, in_features=self.pins[node.path])
-        if isinstance(layer, FullyConnected):
-            self.features[node.path] = x.numel
-        counts = layer.counts(x)
-        self.rows.append(Row(node.path, layer.label, x, counts, node.line, layer))
+        try:
+            if isinstance(layer, FullyConnected):
+                if layer.in_features is None and node.path in self.pins:
+                    layer = replace(layer, in_features=self.pins[node.path])
+                self.features[node.path] = shapes[0].numel
+            counts = layer.counts(layer.take(shapes))
+        except ArchcalcError as err:
+            if layer.arity != 1 and not err.layer:  # say which tensors met
+                names = ", ".join(f"'{name}'" for name in node.inputs)
+                err = type(err)(f"{err.message} (inputs {names})", key=err.key)
+            raise err.at(file=self.model.file, line=node.line, layer=node.path) from None
+        self.rows.append(Row(node.path, layer.label, shapes, counts, node.line, layer))
         return counts.out_shape
 
-    def concat(self, node: ConcatNode, x: Shape) -> Shape:
-        outs = [self.run(branch, x) for branch in node.branches]
-        first = outs[0]
-        for j, out in enumerate(outs[1:], 2):
-            if out.rank != first.rank or not all(same_size(a, b) for a, b in
-                                                 zip(out.dims[1:], first.dims[1:])):
-                raise ShapeError(f"cannot concatenate along channels: branch 1 gives {first}, "
-                                 f"branch {j} gives {out} (sizes after the channels must agree)")
-        y = first.with_channels(sum((o.channels for o in outs[1:]), first.channels))
-        self.rows.append(Row(node.path, "concat", x, Counts(y, 0, 0, 0, 0, y.numel), node.line))
-        return y
-
-    def residual(self, node: ResidualNode, x: Shape) -> Shape:
-        body = self.run(node.body, x)
-        shortcut = self.run(node.shortcut, x)
-        if not same_shape(body, shortcut):
-            raise ShapeError(f"residual add of mismatched shapes: body gives {body}, "
-                             f"shortcut gives {shortcut}")
-        n = body.numel
-        act = node.activation
-        flops = n + (ACTIVATION_FLOPS[act] * n if act else 0)
-        label = f"add+{act}" if act else "add"
-        self.rows.append(Row(node.path, label, x, Counts(body, 0, 2 * n, 0, flops, n), node.line))
-        return body
+    def run(self, x: Shape) -> None:
+        walk(self.model, x, self.step)
 
 
 def declared_features(model: Model) -> dict:
     """Input features of each fully connected layer at the model's declared input, by path."""
     first = _Pass(model, None)
-    first.run(model.nodes, model.input_shape)
+    first.run(model.input_shape)
     return first.features
 
 
@@ -125,7 +83,7 @@ def propagate_partial(model: Model, input_shape: Shape | None = None, pins: dict
             return (), err
     p = _Pass(model, pins)
     try:
-        p.run(model.nodes, input_shape or declared)
+        p.run(input_shape or declared)
     except ArchcalcError as err:
         return tuple(p.rows), err
     return tuple(p.rows), None

@@ -30,8 +30,10 @@ class LayerReport:
     flops: int
     activations: int
     activation_bytes: int
-    #: the Layer object (None for concat and add rows); not part of JSON or equality
+    #: the Layer object; not part of JSON or equality
     layer: object = field(default=None, compare=False, repr=False)
+    #: the shapes of every input, ``in_shape`` being the first (merges read several)
+    in_shapes: tuple = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -86,5 +88,6 @@ def analyse(model: Model, input_shape: Shape | None = None, batch: int = 1,
             params=c.params, connections=batch * c.connections, macs=batch * c.macs,
             flops=batch * c.flops, activations=batch * c.activations,
             activation_bytes=batch * c.activations * size, layer=row.layer,
+            in_shapes=row.in_shapes,
         ))
     return Report(model.name, input_shape or model.input_shape, batch, dtype, tuple(rows))

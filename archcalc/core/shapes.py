@@ -21,6 +21,15 @@ def ceildiv(a: Size, b: Size) -> Size:
     return -(-a // b)
 
 
+def same_size(a: Size, b: Size) -> bool:
+    """Whether two sizes are equal; on symbols, whether they are equal for every input."""
+    if is_known(a, b):
+        return a == b
+    import sympy  # symbolic path only
+
+    return sympy.simplify(a - b) == 0
+
+
 def size_max(a: Size, b: Size) -> Size:
     if is_known(a, b):
         return max(a, b)
@@ -61,6 +70,9 @@ class Shape:
         for d in self.dims:
             n = n * d
         return n
+
+    def same_as(self, other: "Shape") -> bool:
+        return self.rank == other.rank and all(same_size(a, b) for a, b in zip(self.dims, other.dims))
 
     def with_channels(self, channels: Size) -> "Shape":
         return Shape((channels,) + self.dims[1:])

@@ -49,8 +49,9 @@ def render() -> str:
            "`archcalc table MODEL --convention NAME` prints the figures another tool prints for",
            "the same model (PyTorch modules for the PyTorch tools, a Caffe prototxt for",
            "Netscope; a folded activation counts as its own module).  All figures below are",
-           "exact integers, batch 1, float32.  Rules are in `archcalc/conventions.py`, one",
-           "function per tool, each citing the tool's source; they are repeated at the end.", "",
+           "exact integers, batch 1, float32.  Rules are in `archcalc/conventions/`, one",
+           "module per tool (a table from layer type to rule, and the types it ignores with",
+           "the reason), each citing the tool's source; they are repeated at the end.", "",
            "## What each convention counts", ""]
     for c in CONVENTIONS.values():
         out.append(f"- **{c.name}** ({c.tool}): {c.counts}.")
@@ -68,9 +69,13 @@ def render() -> str:
             out.append(f"| {name} | " + " | ".join(cells) + " |")
     out += ["", "## Published figures", "", PUBLISHED.rstrip(), "", "## The rules, per tool", ""]
     for c in CONVENTIONS.values():
-        if c.rule is None:
+        if c.rules is None:
             out += [f"### {c.name}", "", "archcalc's own definitions: docs/conventions.md.", ""]
             continue
-        out += [f"### {c.name}", "", inspect.getdoc(c.rule), ""]
+        reasons: dict = {}
+        for kind, why in sorted(c.rules.IGNORED.items()):
+            reasons.setdefault(why, []).append(f"`{kind}`")
+        out += [f"### {c.name}", "", inspect.getdoc(c.rules), "", "Types it does not count:", ""]
+        out += [f"- {', '.join(kinds)}: {why}" for why, kinds in reasons.items()] + [""]
     return "\n".join(out).rstrip() + "\n"
 

@@ -112,7 +112,7 @@ def _symbolic_section(name, model) -> list[str]:
     from ..core.shapes import Shape
     from ..analyses.symbolic import H, W, formula
 
-    head = replace(model, nodes=model.nodes[:SYMBOLIC_NODES], published=())
+    head = model.head(SYMBOLIC_NODES)
     report = analyse(head, Shape.of(model.input_shape.channels, H, W))
     out = ["## Symbolic sizes of the first layers", "",
            f"From `archcalc table {name} --symbolic`: an H×W input, batch 1.", "",

@@ -1,18 +1,34 @@
 """Elementwise activations, dropout and flatten: layers that keep or reshape their input.
 
-FLOPs per element (docs/conventions.md): an elementwise function evaluation counts one
-FLOP, relu6 two (it clamps at both ends), softmax three (exp, the sum's add, the divide).
+:data:`ACTIVATIONS` is the one table of activation functions: the elementwise work each
+does per element (docs/conventions.md).  An elementwise function evaluation counts one
+exponential, relu one comparison, relu6 two (it clamps at both ends), softmax an exp, an
+add (for the sum) and a divide.  Standalone activation layers, activations folded into a
+conv/dense/add row, and every convention read it; their NumPy forms are in
+:func:`archcalc.layers.npkit.activate`, under the same names.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..spec.fields import attr, fraction
 from ..core.shapes import Shape
+from ..core.work import Work
+from ..spec.fields import attr, fraction
 from .base import Layer, register
 
-#: FLOPs per output element of each activation function; also serves folded activations.
-ACTIVATION_FLOPS = {"relu": 1, "relu6": 2, "tanh": 1, "sigmoid": 1, "softmax": 3}
+#: work per output element of each activation function
+ACTIVATIONS = {
+    "relu": Work(comparisons=1),
+    "relu6": Work(comparisons=2),
+    "tanh": Work(exponentials=1),
+    "sigmoid": Work(exponentials=1),
+    "softmax": Work(additions=1, divisions=1, exponentials=1),
+}
+
+
+def activation_work(name: str | None, n) -> Work:
+    """The work of activation ``name`` (None: no activation) over ``n`` elements."""
+    return ACTIVATIONS[name] * n if name else Work()
 
 
 class Elementwise(Layer):
@@ -22,8 +38,8 @@ class Elementwise(Layer):
     def connections(self, x: Shape, y: Shape):
         return y.numel
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return ACTIVATION_FLOPS[self.type_name] * y.numel
+    def work(self, x: Shape, y: Shape) -> Work:
+        return activation_work(self.type_name, y.numel)
 
     def forward(self, x, weights, ops):
         """A new output array (the engine counts it as an activation), then the function
@@ -83,6 +99,9 @@ class Dropout(Layer):
     def out_shape(self, x: Shape) -> Shape:
         return x
 
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work()  # inference: the identity
+
     def forward(self, x, weights, ops):
         """Inference: the input itself.  Training (``ops.training``): each unit kept with
         probability 1 − rate and scaled by 1 / (1 − rate), so expectations match."""
@@ -103,6 +122,9 @@ class Flatten(Layer):
 
     def out_shape(self, x: Shape) -> Shape:
         return Shape.of(x.numel)
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work()  # a view
 
     def forward(self, x, weights, ops):
         return x.reshape(x.shape[0], -1)

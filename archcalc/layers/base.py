@@ -1,17 +1,26 @@
 """The layer protocol and the explicit registry of layer types.
 
 A layer type is one frozen dataclass holding its validated attributes and, side by side,
-its output-shape rule, parameter count, connections, MACs, extra FLOPs (and, in the
-numeric core, its NumPy forward).  Counts are per sample; the engine scales by batch.
-Sizes may be ints or sympy expressions, so rules use only +, -, *, // and ceildiv.
+everything archcalc knows about it: output-shape rule, parameter count, connections, MACs,
+the split of its elementwise work (FLOPs are derived from it), its receptive-field rule,
+and, for the numeric core, its weights, workspace and NumPy forward.  Counts are per
+sample; the engine scales by batch.  Sizes may be ints or sympy expressions, so rules use
+only +, -, *, // and ceildiv.
+
+Most layers read one tensor (``arity = 1``) and their methods take its :class:`Shape` (or
+array).  Merge layers (``arity = None``: add, multiply, concat; crop reads two) take the
+tuple of their inputs' shapes (or arrays) instead; :meth:`Layer.take` hands each kind what
+it expects, so every pass calls the same methods on every node.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..errors import ShapeError
 from ..core.shapes import Shape, Size
+from ..core.windows import Keep
+from ..core.work import Work
+from ..errors import ShapeError
 
 REGISTRY: dict[str, type["Layer"]] = {}
 
@@ -40,8 +49,14 @@ class Layer:
     """Base of every layer type.  Subclasses are frozen dataclasses."""
 
     type_name: ClassVar[str] = ""
-    #: True when the output aliases the input (flatten, inference dropout): no new memory.
+    #: True when the output aliases the input (flatten, inference dropout, crop): no new memory.
     is_view: ClassVar[bool] = False
+    #: how many tensors the layer reads: 1, 2 (crop), or None for two or more (merges)
+    arity: ClassVar[int | None] = 1
+
+    def take(self, inputs: tuple):
+        """What the other methods receive as ``x``: the one input, or the tuple of them."""
+        return inputs[0] if self.arity == 1 else inputs
 
     def out_shape(self, x: Shape) -> Shape:
         raise NotImplementedError
@@ -57,9 +72,20 @@ class Layer:
         """LeNet-5's connections: input→output edges plus one per trainable bias."""
         return 0
 
-    def extra_flops(self, x: Shape, y: Shape) -> Size:
-        """Elementwise work on top of 2 × MACs (bias adds, comparisons, activations...)."""
-        return 0
+    def work(self, x: Shape, y: Shape) -> Work:
+        """Elementwise work besides the MACs, by kind of operation (bias adds, comparisons,
+        activations...).  FLOPs = 2 × MACs + its total: the one definition of both.  Every
+        type states it, even when it is nothing (a test checks), so none is 0 by omission."""
+        raise NotImplementedError(f"layer type '{self.type_name}' defines no work split")
+
+    def geometry(self, x: Shape):
+        """The :class:`~archcalc.core.windows.Geometry` of a windowed layer, else None."""
+        return None
+
+    def field_rule(self, x: Shape):
+        """What the layer does to a receptive field (archcalc.core.windows): Keep, Whole,
+        Union or a Geometry.  Windowed layers slide their geometry."""
+        return self.geometry(x) or Keep()
 
     # --- numeric core (NumPy is imported inside these methods, never at module level) ---
 
@@ -90,7 +116,7 @@ class Layer:
             params=self.params(x),
             connections=self.connections(x, y),
             macs=macs,
-            flops=2 * macs + self.extra_flops(x, y),
+            flops=2 * macs + self.work(x, y).total,
             activations=0 if self.is_view else y.numel,
         )
 

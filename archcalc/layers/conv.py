@@ -6,36 +6,22 @@ from dataclasses import dataclass
 
 from ..errors import ShapeError, SpecError
 from ..spec.fields import attr, boolean, connection_table, optional, pair, padding, positive_int
-from ..core.shapes import Shape, is_known, same_padding, window_out
+from ..core.shapes import Shape
+from ..core.windows import Geometry, window_geometry
+from ..core.work import Work
+from .activation import activation_work
 from .base import Layer, register, require_map
-from .folded import activation_attr, activation_flops
+from .folded import activation_attr
 
 
 def resolve_padding(layer, x: Shape) -> tuple[tuple, tuple]:
-    """Explicit ((top, bottom), (left, right)) padding for input ``x``."""
-    if layer.padding != "same":
-        return layer.padding
-    sides = []
-    for size, k, s, d in zip(x.spatial, layer.kernel, layer.stride, getattr(layer, "dilation", (1, 1))):
-        _, before, after = same_padding(size, k, s, d)
-        sides.append((before, after))
-    return tuple(sides)
+    """Explicit ((top, bottom), (left, right)) padding of a windowed layer for input ``x``."""
+    return layer.geometry(x).padding
 
 
 def window_shape(layer, x: Shape, ceil_mode: bool = False) -> tuple:
-    """Output (H, W) of a windowed layer, after checking the window fits the padded input."""
-    pads = resolve_padding(layer, x)
-    dilation = getattr(layer, "dilation", (1, 1))
-    out = []
-    for size, k, s, d, (before, after) in zip(x.spatial, layer.kernel, layer.stride, dilation, pads):
-        if is_known(size, before, after) and before + size + after < d * (k - 1) + 1:
-            kh, kw = layer.kernel
-            ph = x.spatial[0] + sum(pads[0])
-            pw = x.spatial[1] + sum(pads[1])
-            extent = "" if d == 1 else f" (dilated extent {d * (k - 1) + 1})"
-            raise ShapeError(f"kernel {kh}×{kw}{extent} is larger than the padded input {ph}×{pw}")
-        out.append(window_out(size, k, s, before, after, d, ceil_mode))
-    return tuple(out)
+    """Output (H, W) of a windowed layer (its own ceil mode; the argument is ignored)."""
+    return layer.geometry(x).out_size
 
 
 @register
@@ -88,11 +74,13 @@ class Conv(Layer):
             return sum(len(row) for row in self.connection_table) * kh * kw
         return self.filters * (x.channels // self.groups) * kh * kw
 
+    def geometry(self, x: Shape) -> Geometry:
+        return window_geometry(x.spatial, self.kernel, self.stride, self.padding, self.dilation)
+
     def out_shape(self, x: Shape) -> Shape:
         require_map(self, x)
         self._check_channels(x)
-        h, w = window_shape(self, x)
-        return Shape.of(self.filters, h, w)
+        return Shape.of(self.filters, *self.geometry(x).out_size)
 
     def params(self, x: Shape):
         return self.weight_taps(x) + (self.filters if self.bias else 0)
@@ -103,8 +91,9 @@ class Conv(Layer):
     def connections(self, x: Shape, y: Shape):
         return self.params(x) * y.spatial[0] * y.spatial[1]
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return (y.numel if self.bias else 0) + activation_flops(self, y)
+    def work(self, x: Shape, y: Shape) -> Work:
+        """A bias add per output, then the folded activation."""
+        return Work(additions=y.numel if self.bias else 0) + activation_work(self.activation, y.numel)
 
     # --- numeric core -------------------------------------------------------------------
 

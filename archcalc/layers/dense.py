@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from ..errors import ShapeError
 from ..spec.fields import attr, boolean, optional, positive_int
 from ..core.shapes import Shape, is_known
+from ..core.windows import Whole
+from ..core.work import Work
+from .activation import activation_work
 from .base import Layer, register
-from .folded import activation_attr, activation_flops
+from .folded import activation_attr
 
 
 class FullyConnected(Layer):
@@ -39,6 +42,9 @@ class FullyConnected(Layer):
         self.features_in(x)
         return Shape.of(self.units)
 
+    def field_rule(self, x: Shape):
+        return Whole()
+
 
 @register
 @dataclass(frozen=True)
@@ -59,8 +65,9 @@ class Dense(FullyConnected):
     def connections(self, x: Shape, y: Shape):
         return self.params(x)
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return (self.units if self.bias else 0) + activation_flops(self, y)
+    def work(self, x: Shape, y: Shape) -> Work:
+        """A bias add per output, then the folded activation."""
+        return Work(additions=self.units if self.bias else 0) + activation_work(self.activation, y.numel)
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """weight (out, in) as in PyTorch and ONNX Gemm, bias (out,)."""
@@ -103,8 +110,8 @@ class RBF(FullyConnected):
     def connections(self, x: Shape, y: Shape):
         return self.params(x)
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return self.params(x)
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work(additions=self.params(x))  # (x_i − w_ij): one subtraction per weight
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """weight (out, in): the centres of the output units."""

@@ -1,16 +1,10 @@
-"""An activation folded into the row of the layer it follows (conv+relu, dense+relu)."""
+"""An activation folded into the row of the layer it follows (conv+relu, dense+relu, add+relu)."""
 from __future__ import annotations
 
 from ..spec.fields import attr, choice, optional
-from ..core.shapes import Shape
-from .activation import ACTIVATION_FLOPS
+from .activation import ACTIVATIONS
 
 
 def activation_attr():
-    return attr(optional(choice(*ACTIVATION_FLOPS)), None,
+    return attr(optional(choice(*ACTIVATIONS)), None,
                 "activation applied to this layer's output in the same row")
-
-
-def activation_flops(layer, y: Shape):
-    act = layer.activation
-    return ACTIVATION_FLOPS[act] * y.numel if act else 0

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from ..errors import SpecError
 from ..spec.fields import attr, number, positive_int
 from ..core.shapes import Shape
+from ..core.work import Work
 from .base import Layer, register
 
 
@@ -45,8 +46,12 @@ class LRN(Layer):
     def connections(self, x: Shape, y: Shape):
         return self._taps(x)
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return 2 * self._taps(x) + 3 * y.numel
+    def work(self, x: Shape, y: Shape) -> Work:
+        """Per output: a square per tap, (taps − 1) adds for the sum + 1 for the offset k,
+        the α/n scale, the power β and the divide: 2·taps + 3 in all."""
+        taps = self._taps(x)
+        return Work(multiplications=taps + y.numel, additions=taps, divisions=y.numel,
+                    exponentials=y.numel)
 
     def workspace(self, x: Shape) -> int:
         """The squares, zero-padded along channels: (C + size − 1)·H·W."""
@@ -90,8 +95,8 @@ class BatchNorm(Layer):
     def connections(self, x: Shape, y: Shape):
         return 2 * y.numel
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return 2 * y.numel
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work(multiplications=y.numel, additions=y.numel)  # folded scale and shift
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """gamma, beta (trainable, (C,)); running_mean, running_var (buffers, (C,))."""

@@ -7,24 +7,34 @@ from dataclasses import dataclass
 from ..errors import SpecError
 from ..spec.fields import attr, boolean, optional, pair, padding
 from ..core.shapes import Shape, ceildiv
+from ..core.windows import Geometry, Keep, Whole, window_geometry
+from ..core.work import Work
+from .activation import activation_work
 from .base import Layer, register, require_map
 from .conv import resolve_padding, window_shape
-from .folded import activation_attr, activation_flops
+from .folded import activation_attr
 
 
 class Window(Layer):
     """Shared shape rule of the windowed pools; ``stride`` defaults to the kernel."""
 
+    #: pools without the attribute have no dilation and round down
+    dilation = (1, 1)
+    ceil_mode = False
+
     def __post_init__(self):
         if self.stride is None:
             object.__setattr__(self, "stride", self.kernel)
-        if getattr(self, "ceil_mode", False) and self.padding == "same":
+        if self.ceil_mode and self.padding == "same":
             raise SpecError("ceil_mode has no meaning with 'same' padding", key="ceil_mode")
+
+    def geometry(self, x: Shape) -> Geometry:
+        return window_geometry(x.spatial, self.kernel, self.stride, self.padding, self.dilation,
+                               self.ceil_mode)
 
     def out_shape(self, x: Shape) -> Shape:
         require_map(self, x)
-        h, w = window_shape(self, x, getattr(self, "ceil_mode", False))
-        return Shape.of(x.channels, h, w)
+        return Shape.of(x.channels, *self.geometry(x).out_size)
 
     @property
     def taps(self) -> int:
@@ -34,15 +44,10 @@ class Window(Layer):
     def workspace(self, x: Shape) -> int:
         """Elements per sample held besides the output: the padded copy of the input, made
         only when a window reaches padding (ceil mode whose windows tile exactly pads nothing)."""
-        pads = resolve_padding(self, x)
-        (ho, wo), c = window_shape(self, x, getattr(self, "ceil_mode", False)), x.channels
-        dilation = getattr(self, "dilation", (1, 1))
-        spans = [(o - 1) * s + d * (k - 1) + 1
-                 for o, s, d, k in zip((ho, wo), self.stride, dilation, self.kernel)]
-        if all(before == 0 and span <= size + before
-               for span, size, (before, _) in zip(spans, x.spatial, pads)):
+        g = self.geometry(x)
+        if not g.reads_padding:
             return 0
-        return c * spans[0] * spans[1]
+        return x.channels * g.span[0] * g.span[1]
 
     def _windows(self, x, fill):
         """(view of the windows (N, C, Ho, Wo, kh, kw), explicit padding, (Ho, Wo))."""
@@ -50,7 +55,7 @@ class Window(Layer):
 
         shape = Shape.of(*x.shape[1:])
         pads = resolve_padding(self, shape)
-        out = window_shape(self, shape, getattr(self, "ceil_mode", False))
+        out = window_shape(self, shape)
         return padded_windows(x, self, pads, out, fill), pads, out
 
 
@@ -71,8 +76,8 @@ class MaxPool(Window):
     def connections(self, x: Shape, y: Shape):
         return self.taps * y.numel
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return (self.taps - 1) * y.numel
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work(comparisons=(self.taps - 1) * y.numel)
 
     def forward(self, x, weights, ops):
         """Padding is −∞, so a padded cell never wins; ceil mode's overhang likewise."""
@@ -103,8 +108,8 @@ class AvgPool(Window):
     def connections(self, x: Shape, y: Shape):
         return self.taps * y.numel
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return self.taps * y.numel
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work(additions=(self.taps - 1) * y.numel, divisions=y.numel)
 
     def forward(self, x, weights, ops):
         """Window sums over zero padding, divided per output cell by
@@ -145,8 +150,9 @@ class Subsample(Window):
     def connections(self, x: Shape, y: Shape):
         return (self.taps + 1) * y.numel
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return y.numel + activation_flops(self, y)
+    def work(self, x: Shape, y: Shape) -> Work:
+        """The bias add per output, then the squashing function."""
+        return Work(additions=y.numel) + activation_work(self.activation, y.numel)
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """weight (C,) and bias (C,): one trainable coefficient and one bias per map."""
@@ -178,8 +184,11 @@ class GlobalAvgPool(Layer):
     def connections(self, x: Shape, y: Shape):
         return x.numel
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return x.numel
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work(additions=x.numel - x.channels, divisions=x.channels)
+
+    def field_rule(self, x: Shape):
+        return Whole()
 
     def forward(self, x, weights, ops):
         return x.mean(axis=(2, 3), keepdims=True)
@@ -195,6 +204,11 @@ def adaptive_windows(size: int, out: int):
     cells = np.arange(size)
     inside = (cells >= start[:, None]) & (cells < end[:, None])
     return inside / (end - start)[:, None]
+
+
+def largest_adaptive_window(size: int, out: int) -> int:
+    """The longest of PyTorch's ``out`` adaptive windows over ``size`` cells."""
+    return max(ceildiv((i + 1) * size, out) - (i * size) // out for i in range(out))
 
 
 def adaptive_window_total(size, out: int):
@@ -224,8 +238,14 @@ class AdaptiveAvgPool(Layer):
     def connections(self, x: Shape, y: Shape):
         return self._taps(x)
 
-    def extra_flops(self, x: Shape, y: Shape):
-        return self._taps(x)
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work(additions=self._taps(x) - y.numel, divisions=y.numel)
+
+    def field_rule(self, x: Shape):
+        """The largest window along each axis, with no grid left; none when the size is kept."""
+        if tuple(x.spatial) == tuple(self.output):
+            return Keep()
+        return Whole(tuple(largest_adaptive_window(n, o) for n, o in zip(x.spatial, self.output)))
 
     def workspace(self, x: Shape) -> int:
         """The half-pooled (C, H, ow) intermediate."""

@@ -101,19 +101,35 @@ class Verification:
         return [d for c in self.checks for d in c.disagreements()]
 
 
-def predicted_memory(report) -> list[int]:
-    """Predicted traced bytes at the peak of each row (docs/conventions.md, "Memory in verify"):
-    params of the layers made so far + the input + every output so far + this row's workspace."""
+def predicted_memory(report, model: Model, keep_outputs: bool = False) -> list[int]:
+    """Predicted traced bytes at the peak of each row (docs/conventions.md, "Memory in
+    verify"): params of the layers made so far + the input (its caller holds it) + every
+    earlier output still alive (read by this node or a later one, or returned by the model;
+    a view keeps the tensor it aliases alive) + this node's output and workspace.  With
+    ``keep_outputs`` (``--save``) every output stays alive."""
     size = DTYPE_BYTES[report.dtype]
-    held = report.input_shape.numel * report.batch
-    params = 0
+    end = len(model.nodes)
+    owner, last, held = {}, {}, {}
+    for node, row in zip(model.nodes, report.layers):
+        base = owner.get(node.inputs[0]) if row.layer.is_view else None
+        owner[node.path] = base or node.path
+        held.setdefault(owner[node.path], row.activations)
+    for name, i in model.last_use.items():
+        if name in owner:
+            storage = owner[name]
+            last[storage] = max(last.get(storage, 0), end if keep_outputs else i)
+    # each storage is alive from the node that makes it to its last reader: a sweep
+    change = [0] * (end + 2)
+    for storage, t in last.items():
+        change[model.index[storage]] += held[storage]
+        change[t + 1] -= held[storage]
+    params = alive = 0
     out = []
-    for row in report.layers:
+    for i, row in enumerate(report.layers):
         params += row.params
-        held += row.activations
-        # concat and add rows carry no layer and allocate no workspace
-        extra = row.layer.workspace(row.in_shape) * report.batch if row.layer is not None else 0
-        out.append(size * (params + held + extra))
+        alive += change[i]
+        extra = row.layer.workspace(row.layer.take(row.in_shapes)) * report.batch
+        out.append(size * (params + report.input_shape.numel * report.batch + alive + extra))
     return out
 
 
@@ -145,7 +161,7 @@ def verify(model: Model, input_shape: Shape | None = None, batch: int = 1, seed:
     if dtype not in runner.DTYPES:
         raise ArchcalcError(f"verify runs float32 or float64, not '{dtype}'")
     report = analyse(model, input_shape, batch=batch, dtype=dtype)
-    predicted = predicted_memory(report)
+    predicted = predicted_memory(report, model, keep_outputs=bool(save))
     peak = max(predicted)
     if available is None:
         available = available_memory()
@@ -159,7 +175,8 @@ def verify(model: Model, input_shape: Shape | None = None, batch: int = 1, seed:
     if not was_tracing:
         tracemalloc.start()
     try:
-        x, runs = runner.forward(model, shape, batch, seed, dtype, on_layer=on_layer)
+        x, runs = runner.forward(model, shape, batch, seed, dtype, on_layer=on_layer,
+                                 keep_outputs=bool(save))
         seconds = sum(run.seconds for run in runs)  # forwards only, not making weights
         baseline_peak = tracemalloc.get_traced_memory()[1]
     finally:

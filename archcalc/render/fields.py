@@ -89,7 +89,7 @@ def _start_text(x) -> str:
 
 
 def rf_cells(field) -> list:
-    note = f"largest of {field.paths} paths" if field.paths > 1 else ""
+    note = f"union of {field.paths} paths" if field.paths > 1 else ""
     return [_pair(field.rf), _pair(field.jump), _pair(field.start, _start_text), note]
 
 
@@ -97,7 +97,7 @@ def rf_json(field) -> dict:
     out = {"rf": list(field.rf), "jump": list(field.jump) if field.jump else None,
            "start": [_number(s) for s in field.start]}
     if field.paths > 1:
-        out["paths"] = field.paths  # the field is the largest over this many paths
+        out["paths"] = field.paths  # the field is the union over this many paths
     return out
 
 
@@ -115,5 +115,5 @@ def format_rf(model: str, fields, fmt: str = "text") -> str:
     table = tabulate(rows, headers=["layer"] + RF_HEADERS[:3] + ["note"], tablefmt="simple",
                      colalign=("left", "right", "right", "right", "left"), disable_numparse=True)
     foot = ("\nRF, jump and start in input pixels (pixel i centred at i); — : no spatial grid "
-            "(global layer); concat and residual rows give the largest field over their paths.")
+            "(global layer); merge rows (concat, add, multiply) give the union of their inputs' fields.")
     return f"{model} · receptive fields\n\n{table}\n{foot}\n"

@@ -104,6 +104,18 @@ def text(value: Any) -> str:
     return value
 
 
+def input_shape(value: Any):
+    """A model input ``[C, H, W]`` of positive integers, as a Shape."""
+    from ..core.shapes import Shape
+
+    if not isinstance(value, list) or len(value) != 3:
+        raise SpecError(f"input must be [C, H, W], got {value!r}")
+    try:
+        return Shape(tuple(positive_int(v) for v in value))
+    except SpecError as err:
+        raise SpecError(f"input must be [C, H, W] of positive integers: {err.message}") from None
+
+
 def choice(*options: str) -> Parser:
     def parse(value: Any) -> str:
         if not isinstance(value, str) or value.lower() not in options:

@@ -137,9 +137,7 @@ def _entry(item: Any, line: int | None) -> Published:
         shape, number = None, parse_printed(item["value"], item.get("precision"))
     input_shape = None
     if "input" in item:
-        from .build import parse_input
-
-        input_shape = parse_input(item["input"])
+        input_shape = fields.input_shape(item["input"])
     text = {k: fields.text(item.get(k, "")) for k in ("quote", "erratum", "reproduced_by")}
     return Published(figure=figure, source=fields.text(item["source"]),
                      layer=str(layer) if layer is not None else None, number=number,

@@ -1,0 +1,85 @@
+"""Netscope CNN Analyzer (dgschwend/netscope), src/analyzer.coffee ``Analyzer.analyze``
+(revision 1f687cb), per Caffe layer type, for the batch:
+
+Convolution: macc = kh·kw·H_out·W_out·C_in·C_out (``group`` is ignored, bias is not
+counted), param = kh·kw·C_in·C_out (no bias); InnerProduct: macc = in·out, param =
+in·out; Pooling MAX: comp = kh·kw per output (global: 1 per input), AVE: add likewise;
+BatchNorm: add and div, 1 each per element, param 2C; LRN: macc = local_size per
+element, add 1, exp 1, div 2, param 2 (α, β); ReLU and Dropout: comp 1 per element;
+Softmax: exp, add and div, 1 each per element; Eltwise SUM (residual add): add 1 per
+element, PROD (multiply): macc 1 per element; Concat, Flatten, Crop: nothing.  Every
+layer's activation memory is its output (Caffe's in-place ReLU and Dropout included),
+so a folded activation adds its own; Netscope's data layer also counts the input, which
+is not a row here.  TanH, Sigmoid and adaptive pools have no rule in Netscope: no work
+(adaptive pools: their taps as AVE adds), only their output memory.
+(A later revision, a5f7aa4, divides by ``group``, adds the bias and counts 2n − 1 per
+output; not followed here.)  flops = 2·macc + comp + add + div + exp (derived).
+"""
+from __future__ import annotations
+
+from ..core.work import Work
+from .common import Figures, Layerish, archcalc_macs, spatial
+
+
+def _conv(v: Layerish):
+    kh, kw = v.layer.kernel
+    full = kh * kw * v.x.channels * v.layer.filters
+    return v.n * full * spatial(v), full, Work()
+
+
+def _dense(v: Layerish):
+    full = v.x.numel * v.layer.units
+    return v.n * full, full, Work()
+
+
+def _work(make):
+    """A layer with no macc: its comparisons, adds, divides and exps only."""
+    return lambda v: (0, None, make(v, v.n * v.x.numel, v.n * v.y.numel))
+
+
+def _lrn(v: Layerish):
+    nx = v.n * v.x.numel
+    return nx * v.layer.size, 2, Work(additions=nx, divisions=2 * nx, exponentials=nx)
+
+
+#: kind → (macc, params or None for archcalc's, work) for the batch
+PARTS = {
+    "conv": _conv, "dense": _dense, "lrn": _lrn,
+    "maxpool": _work(lambda v, nx, ny: Work(comparisons=v.layer.taps * ny)),
+    "avgpool": _work(lambda v, nx, ny: Work(additions=v.layer.taps * ny)),
+    "gap": _work(lambda v, nx, ny: Work(additions=nx)),
+    "adaptive_avgpool": _work(lambda v, nx, ny: Work(additions=v.n * v.layer.connections(v.x, v.y))),
+    "batchnorm": _work(lambda v, nx, ny: Work(additions=nx, divisions=nx)),
+    "relu": _work(lambda v, nx, ny: Work(comparisons=nx)),
+    "relu6": _work(lambda v, nx, ny: Work(comparisons=nx)),
+    "dropout": _work(lambda v, nx, ny: Work(comparisons=nx)),
+    "softmax": _work(lambda v, nx, ny: Work(additions=nx, divisions=nx, exponentials=nx)),
+    "add": _work(lambda v, nx, ny: Work(additions=ny)),
+    "multiply": lambda v: (v.n * v.y.numel, None, Work()),
+    "subsample": lambda v: (archcalc_macs(v), None, Work()),
+    "rbf": lambda v: (archcalc_macs(v), None, Work()),
+}
+
+
+def _rule(parts):
+    def rule(v: Layerish) -> Figures:
+        macc, params, work = parts(v)
+        ny = v.n * v.y.numel
+        memory = ny
+        if v.act:
+            memory += ny  # the separate ReLU (or other) layer's own output blob
+            if v.act in ("relu", "relu6"):
+                work = work + Work(comparisons=ny)
+        return Figures(macc, 2 * macc + work.total, params=params, activations=memory, work=work)
+    return rule
+
+
+RULES = {kind: _rule(parts) for kind, parts in PARTS.items()}
+
+_NO_RULE = "no rule in Netscope: no work, only its output memory"
+IGNORED = {"tanh": _NO_RULE, "sigmoid": _NO_RULE, "flatten": "no computation",
+           "concat": "no computation", "crop": "no computation"}
+
+
+def ignored(v: Layerish) -> Figures:
+    return _rule(lambda v: (0, None, Work()))(v)

@@ -1,0 +1,57 @@
+"""thop (Lyken17/pytorch-OpCounter), ``profile()``'s total_ops (MACs).
+
+profile.py ``register_hooks`` maps modules to vision/basic_hooks.py counters, whose
+arithmetic is in vision/calc_func.py:
+``count_convNd`` → ``calculate_conv2d_flops``: N·C_out·H_out·W_out × (C_in/groups)·kh·kw,
+bias not counted; ``count_linear``: in_features × N·out; ``count_normalization``
+(BatchNorm): 2 × N·C·H·W, doubled when affine; ``count_avgpool``: 1 per output;
+``count_adap_avgpool`` (AdaptiveAvgPool2d, also the global average pool): per output,
+(H_in·W_in)/(H_out·W_out) adds + 1 divide, truncated to an integer over the whole
+tensor; ``count_softmax``: per softmax row of F features, F exp + (F − 1) adds + F
+divides; ``zero_ops`` for ReLU, ReLU6, MaxPool, Dropout.  Modules with no hook
+(Tanh, Sigmoid, LocalResponseNorm, Flatten) and tensor ops (residual add, multiply,
+cat, slicing) count 0.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from math import floor
+
+from .common import Figures, Layerish, archcalc_macs, spatial, weights
+
+
+def _macs(count):
+    def rule(v: Layerish) -> Figures:
+        m = count(v)
+        return Figures(m, 2 * m)
+    return rule
+
+
+def _adaptive(v: Layerish) -> int:
+    (h, w), (oh, ow) = v.x.spatial, v.y.spatial
+    return floor((Fraction(h * w, oh * ow) + 1) * v.n * v.y.numel)
+
+
+def _softmax(v: Layerish) -> int:
+    f = v.x.channels
+    return v.n * (v.x.numel // f) * (3 * f - 1)
+
+
+RULES = {"conv": _macs(lambda v: v.n * weights(v) * spatial(v)),
+         "dense": _macs(lambda v: v.n * weights(v)),
+         "batchnorm": _macs(lambda v: 4 * v.n * v.x.numel),
+         "avgpool": _macs(lambda v: v.n * v.y.numel),
+         "gap": _macs(_adaptive), "adaptive_avgpool": _macs(_adaptive),
+         "softmax": _macs(_softmax),
+         "subsample": _macs(archcalc_macs), "rbf": _macs(archcalc_macs)}
+
+_ZERO = "zero_ops hook"
+_NO_HOOK = "no hook registered: 0"
+IGNORED = {"relu": _ZERO, "relu6": _ZERO, "maxpool": _ZERO, "dropout": _ZERO,
+           "tanh": _NO_HOOK, "sigmoid": _NO_HOOK, "lrn": _NO_HOOK, "flatten": _NO_HOOK,
+           "add": "a tensor operation: 0", "multiply": "a tensor operation: 0",
+           "concat": "a tensor operation: 0", "crop": "a tensor operation: 0"}
+
+
+def ignored(v: Layerish) -> Figures:
+    return Figures(0, 0)

@@ -1,0 +1,188 @@
+"""Merge layers: the nodes where paths of the graph meet.
+
+``add`` and ``multiply`` combine two or more tensors elementwise, ``concat`` stacks them
+along an axis, and ``crop`` cuts one tensor to the spatial size of another (U-Net's skip
+connections).  They obey the same protocol as every other layer; their methods take the
+tuple of their inputs' shapes (or arrays).  The spec sugar ``concat`` with ``branches``,
+``residual`` and ``side`` is expanded into these by the spec builder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.shapes import Shape
+from ..core.windows import Geometry, Union
+from ..core.work import Work
+from ..errors import ShapeError
+from ..spec.fields import attr, choice
+from .activation import activation_work
+from .base import Layer, register
+from .folded import activation_attr
+
+
+class Merge(Layer):
+    """Two or more inputs; each unit's receptive field is the union of its inputs'."""
+
+    arity = None
+
+    def field_rule(self, xs: tuple):
+        return Union()
+
+
+def _mismatch(what: str, xs: tuple, j: int) -> ShapeError:
+    return ShapeError(f"{what}: input 1 is {xs[0]}, input {j + 1} is {xs[j]}")
+
+
+@register
+@dataclass(frozen=True)
+class Add(Merge):
+    """y = x₁ + x₂ + … (ResNet's shortcut), then an optional folded activation.
+
+    Inputs of equal shape.  Per output element: k − 1 additions for k inputs; connections:
+    k (one edge from each input).  No params, no MACs.
+    """
+    type_name = "add"
+    activation: object = activation_attr()
+
+    def out_shape(self, xs: tuple) -> Shape:
+        for j in range(1, len(xs)):
+            if not xs[j].same_as(xs[0]):
+                raise _mismatch("add of mismatched shapes", xs, j)
+        return xs[0]
+
+    def connections(self, xs: tuple, y: Shape):
+        return len(xs) * y.numel
+
+    def work(self, xs: tuple, y: Shape) -> Work:
+        return Work(additions=(len(xs) - 1) * y.numel) + activation_work(self.activation, y.numel)
+
+    def forward(self, xs, weights, ops):
+        from .npkit import activate
+
+        y = xs[0] + xs[1]
+        for x in xs[2:]:
+            y += x
+        return activate(self.activation, y)
+
+
+def _as_map_of(x: Shape, like: Shape) -> Shape:
+    """A vector of C features multiplies a C×H×W map as a C×1×1 gate would."""
+    if x.rank == 1 and like.rank > 1:
+        return Shape((x.dims[0],) + (1,) * (like.rank - 1))
+    return x
+
+
+@register
+@dataclass(frozen=True)
+class Multiply(Merge):
+    """y = x₁ · x₂ · … elementwise, with broadcasting: each size equals the largest input's
+    or is 1 (squeeze-and-excitation's C×1×1 gate over a C×H×W map; a vector of C features
+    counts as C×1×1).  Per output element: k − 1 multiplications; connections: k.
+    These products are not MACs: no weight is involved.
+    """
+    type_name = "multiply"
+
+    def _maps(self, xs: tuple) -> tuple:
+        widest = max(xs, key=lambda s: s.rank)
+        return tuple(_as_map_of(x, widest) for x in xs)
+
+    def out_shape(self, xs: tuple) -> Shape:
+        maps = self._maps(xs)
+        rank = maps[0].rank
+        dims = list(maps[0].dims)
+        for j, x in enumerate(maps[1:], 1):
+            if x.rank != rank:
+                raise _mismatch("multiply of mismatched ranks", xs, j)
+            for a, (d, e) in enumerate(zip(dims, x.dims)):
+                if d == 1:
+                    dims[a] = e
+                elif e != 1 and not Shape.of(d).same_as(Shape.of(e)):
+                    raise _mismatch("multiply of mismatched shapes (each size must match or be 1)", xs, j)
+        return Shape(tuple(dims))
+
+    def connections(self, xs: tuple, y: Shape):
+        return len(xs) * y.numel
+
+    def work(self, xs: tuple, y: Shape) -> Work:
+        return Work(multiplications=(len(xs) - 1) * y.numel)
+
+    def forward(self, xs, weights, ops):
+        import numpy as np
+
+        arrays = [x.reshape(x.shape + (1,) * (max(a.ndim for a in xs) - x.ndim)) for x in xs]
+        y = np.multiply(arrays[0], arrays[1])
+        for x in arrays[2:]:
+            y *= x
+        return y
+
+
+AXES = {"channels": 0, "height": 1, "width": 2}
+
+
+@register
+@dataclass(frozen=True)
+class Concat(Merge):
+    """Inputs stacked along ``axis`` (channels by default: Inception, DenseNet, U-Net);
+    every other size must agree.  No work; the output is a new tensor."""
+    type_name = "concat"
+    axis: str = attr(choice(*AXES), "channels", "axis to stack along: channels, height or width")
+
+    def out_shape(self, xs: tuple) -> Shape:
+        a = AXES[self.axis]
+        first = xs[0]
+        for j, x in enumerate(xs[1:], 1):
+            if x.rank != first.rank or a >= x.rank or not all(
+                    Shape.of(p).same_as(Shape.of(q))
+                    for i, (p, q) in enumerate(zip(first.dims, x.dims)) if i != a):
+                raise _mismatch(f"cannot concatenate along {self.axis} (the other sizes must "
+                                f"agree)", xs, j)
+        dims = list(first.dims)
+        dims[a] = sum((x.dims[a] for x in xs[1:]), first.dims[a])
+        return Shape(tuple(dims))
+
+    def work(self, xs: tuple, y: Shape) -> Work:
+        return Work()  # a copy, no arithmetic
+
+    def forward(self, xs, weights, ops):
+        import numpy as np
+
+        return np.concatenate(xs, axis=1 + AXES[self.axis])
+
+
+@register
+@dataclass(frozen=True)
+class Crop(Merge):
+    """``inputs: [x, like]``: the centre of x cut to the spatial size of ``like`` (U-Net's
+    cropped skip), starting ⌊(in − out)/2⌋ cells in on each axis.  A view of x: no work, no
+    new memory; ``like`` is read for its shape only."""
+    type_name = "crop"
+    arity = 2
+    is_view = True
+
+    def out_shape(self, xs: tuple) -> Shape:
+        x, like = xs
+        if not (x.is_map and like.is_map):
+            raise ShapeError(f"crop needs two C×H×W inputs, got {x} and {like}")
+        for size, want in zip(x.spatial, like.spatial):
+            if isinstance(size, int) and isinstance(want, int) and want > size:
+                raise ShapeError(f"cannot crop {x} to the size of {like}: it is smaller")
+        return Shape((x.channels,) + tuple(like.spatial))
+
+    def work(self, xs: tuple, y: Shape) -> Work:
+        return Work()  # a view
+
+    def offsets(self, xs: tuple) -> tuple:
+        x, like = xs
+        return tuple((size - want) // 2 for size, want in zip(x.spatial, like.spatial))
+
+    def field_rule(self, xs: tuple):
+        """A 1×1 window at the crop's offset over the first input."""
+        x, like = xs
+        ones = (1,) * len(x.spatial)
+        return Geometry(tuple(x.spatial), ones, ones, ones,
+                        tuple((-o, 0) for o in self.offsets(xs)), False, tuple(like.spatial))
+
+    def forward(self, xs, weights, ops):
+        x, like = xs
+        (top, left), (h, w) = self.offsets((Shape.of(*x.shape[1:]), Shape.of(*like.shape[1:]))), like.shape[2:]
+        return x[:, :, top:top + h, left:left + w]

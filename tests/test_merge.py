@@ -1,5 +1,6 @@
-"""Merge layers (add, multiply, concat, crop): hand arithmetic, and the engine's shape,
-params and MACs against what the NumPy forward produces and performs on random shapes."""
+"""The layers graphs need — merges (add, multiply, concat, crop) and nearest upsampling:
+hand arithmetic, and the engine's shape, params and MACs against what the NumPy forward
+produces and performs on random shapes."""
 import numpy as np
 import pytest
 from hypothesis import given
@@ -108,5 +109,23 @@ def test_merge_work_split_is_stated():
     assert layer.work(xs, layer.out_shape(xs)) == Work(comparisons=24, additions=48)
 
 
+@given(st.tuples(dims, dims, dims), st.tuples(st.integers(1, 3), st.integers(1, 3)))
+def test_upsample_repeats_each_cell(shape, scale):
+    """Nearest upsampling by (sh, sw): y[c, i, j] = x[c, i // sh, j // sw], written here as
+    an index gather; no work, one connection per output."""
+    layer = build(REGISTRY["upsample"], {"scale": list(scale)})
+    x = np.random.default_rng(1).standard_normal((2,) + shape)
+    ops = Ops()
+    y = layer.forward(x, {}, ops)
+    counts = layer.counts(Shape(shape))
+    assert y.shape == (2,) + tuple(counts.out_shape.dims)
+    (c, h, w), (sh, sw) = shape, scale
+    rows, cols = np.arange(h * sh) // sh, np.arange(w * sw) // sw
+    np.testing.assert_array_equal(y, x[:, :, rows][:, :, :, cols])
+    assert (ops.macs, counts.macs, counts.flops, counts.params) == (0, 0, 0, 0)
+    assert counts.connections == counts.activations == c * h * sh * w * sw
+
+
 FORWARD_CASES = {"add": test_add_matches_sum, "multiply": test_multiply_broadcasts_a_gate,
-                 "concat": test_concat_stacks_along_its_axis, "crop": test_crop_takes_the_centre}
+                 "concat": test_concat_stacks_along_its_axis, "crop": test_crop_takes_the_centre,
+                 "upsample": test_upsample_repeats_each_cell}

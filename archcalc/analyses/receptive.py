@@ -29,6 +29,11 @@ An input on no grid (a squeeze-and-excitation gate, which saw the whole map) mak
 merged unit see what it saw: the merged field is that input's, on no grid.  Inputs on
 different jumps have no exact union on one grid; the widest (by area) is kept, and the
 docs say so.  ``crop`` shifts the start of its first input's field by its offset.
+
+Nearest upsampling by s divides the jump by s (a Fraction): s neighbouring units copy one
+source unit, so each keeps its source's rf; their grid's start is the mean of the s
+centres.  Later windows then grow the field by (extent − 1)·jump, a fractional pixel
+count: the mean over the s phases, exact as a Fraction.
 """
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ from fractions import Fraction
 from ..core.engine import propagate
 from ..core.graph import Model, walk
 from ..core.shapes import Shape
-from ..core.windows import Geometry, Union, Whole
+from ..core.windows import Geometry, Refine, Union, Whole
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,15 @@ def _whole(f: Field, extents) -> Field:
                    jump=None)
 
 
+def _refine(f: Field, scale) -> Field:
+    """Nearest upsampling by s: unit i copies unit ⌊i/s⌋, so the rf is unchanged and the
+    pitch is jump/s; the start is the mean centre over one period of s units,
+    start − (s − 1)/(2s)·jump (one unit's own centre is at most that far from it)."""
+    return replace(f, jump=tuple(Fraction(j, s) for j, s in zip(f.jump, scale)),
+                   start=tuple(s0 - Fraction(s - 1, 2 * s) * j
+                               for s0, j, s in zip(f.start, f.jump, scale)))
+
+
 def _area(f: Field):
     return f.rf[0] * f.rf[1]
 
@@ -86,7 +100,7 @@ def _union(fields: list) -> Field:
     for axis in range(len(fields[0].rf)):
         lo = min(f.start[axis] - Fraction(f.rf[axis] - 1, 2) for f in fields)
         hi = max(f.start[axis] + Fraction(f.rf[axis] - 1, 2) for f in fields)
-        rf.append(int(hi - lo) + 1)
+        rf.append(hi - lo + 1)
         start.append((lo + hi) / 2)
     return replace(fields[0], rf=tuple(rf), start=tuple(start))
 
@@ -110,6 +124,8 @@ def receptive_fields(model: Model, input_shape: Shape | None = None) -> tuple:
                 f = _window(f, rule)
             elif isinstance(rule, Whole):
                 f = _whole(f, rule.extents or f.size)
+            elif isinstance(rule, Refine) and f.jump is not None:
+                f = _refine(f, rule.scale)
         y = row.counts.out_shape
         if y.is_map:
             f = replace(f, size=tuple(y.spatial))

@@ -25,7 +25,7 @@ _NO_FORMULA = "no registered formula: 0"
 IGNORED = {kind: _NO_FORMULA for kind in (
     "relu", "relu6", "tanh", "sigmoid", "softmax", "maxpool", "avgpool", "gap",
     "adaptive_avgpool", "lrn", "batchnorm", "dropout", "flatten", "add", "multiply",
-    "concat", "crop")}
+    "concat", "crop", "upsample")}
 
 
 def ignored(v: Layerish) -> Figures:

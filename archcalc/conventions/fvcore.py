@@ -5,7 +5,8 @@ multiply-add.  ``conv_flop_jit``: N × (C_out · C_in/groups · kh · kw) × H_o
 bias ignored; ``linear_flop_jit`` / ``addmm_flop_jit``: N × in × out, bias ignored;
 ``batchnorm_flop_jit`` at inference: N × C·H·W × 2 with affine γ, β;
 ``elementwise_flop_counter(1, 0)`` for adaptive_avg_pool2d (gap and adaptive pools):
-N × input elements.  Every other op (relu, max_pool2d, avg_pool2d, softmax, add, mul,
+N × input elements; ``elementwise_flop_counter(0, 1)`` for upsample_nearest2d: N × output
+elements.  Every other op (relu, max_pool2d, avg_pool2d, softmax, add, mul,
 cat, slicing, dropout, flatten, LRN's pieces) is unsupported or ignored: 0.  fvcore calls
 the count "flops" and it is one per MAC, so both columns carry it.
 Activations: activation_count.py counts the outputs of conv and linear (addmm) ops.
@@ -33,7 +34,9 @@ RULES = {"conv": _linear(True), "dense": _linear(False),
          "batchnorm": _counted(lambda v: 2 * v.n * v.x.numel),
          "gap": _counted(lambda v: v.n * v.x.numel),
          "adaptive_avgpool": _counted(lambda v: v.n * v.x.numel),
-         "subsample": _counted(archcalc_macs), "rbf": _counted(archcalc_macs)}
+         "subsample": _counted(archcalc_macs), "rbf": _counted(archcalc_macs),
+         # elementwise_flop_counter(0, 1) for aten::upsample_nearest2d: 1 per output
+         "upsample": _counted(lambda v: v.n * v.y.numel)}
 
 _UNSUPPORTED = "no handler in _DEFAULT_SUPPORTED_OPS: skipped with a warning"
 _IGNORED = "listed in _IGNORED_OPS"

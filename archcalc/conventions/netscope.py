@@ -78,7 +78,8 @@ RULES = {kind: _rule(parts) for kind, parts in PARTS.items()}
 
 _NO_RULE = "no rule in Netscope: no work, only its output memory"
 IGNORED = {"tanh": _NO_RULE, "sigmoid": _NO_RULE, "flatten": "no computation",
-           "concat": "no computation", "crop": "no computation"}
+           "concat": "no computation", "crop": "no computation",
+           "upsample": "Caffe has no upsampling layer (its decoders use Deconvolution): " + _NO_RULE}
 
 
 def ignored(v: Layerish) -> Figures:

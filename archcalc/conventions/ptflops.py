@@ -6,7 +6,8 @@ kh·kw·C_in·C_out/groups, + C_out·N·H_out·W_out for the bias; ``relu_flops_
 (ReLU, ReLU6, also a folded one): 1 per output; ``pool_flops_counter_hook`` (MaxPool,
 AvgPool, adaptive pools): 1 per **input** element; ``bn_flops_counter_hook``: 1 per
 input element, 2 when affine; ``linear_flops_counter_hook``: N·in·out + out for the
-bias (the bias term is not multiplied by the batch).  Unmapped modules (Tanh,
+bias (the bias term is not multiplied by the batch); ``upsample_flops_counter_hook``:
+the elements of ``output[0]``, i.e. of one sample (not multiplied by the batch either).  Unmapped modules (Tanh,
 Sigmoid, Softmax, LocalResponseNorm, Dropout, Flatten) and tensor operators count 0:
 ``TENSOR_OPS_MAPPING`` patches the calls ``torch.add`` and ``torch.mul``, not the ``+``
 and ``*`` operators that torchvision's residual adds and squeeze-and-excitation use.
@@ -43,7 +44,9 @@ RULES = {"conv": _macs(_conv), "dense": _macs(_dense),
          "adaptive_avgpool": _macs(lambda v: v.n * v.x.numel),
          "batchnorm": _macs(lambda v: 2 * v.n * v.x.numel),
          "subsample": _macs(archcalc_macs), "rbf": _macs(archcalc_macs),
-         "add": _macs(lambda v: 0)}  # the + operator: 0, but a folded ReLU module counts
+         "add": _macs(lambda v: 0),
+         # upsample_flops_counter_hook counts the elements of output[0], one sample's
+         "upsample": _macs(lambda v: v.y.numel)}  # the + operator: 0, but a folded ReLU module counts
 
 _UNMAPPED = "not in MODULES_MAPPING: 0"
 IGNORED = {"tanh": _UNMAPPED, "sigmoid": _UNMAPPED, "softmax": _UNMAPPED, "lrn": _UNMAPPED,

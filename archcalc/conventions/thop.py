@@ -50,7 +50,8 @@ _NO_HOOK = "no hook registered: 0"
 IGNORED = {"relu": _ZERO, "relu6": _ZERO, "maxpool": _ZERO, "dropout": _ZERO,
            "tanh": _NO_HOOK, "sigmoid": _NO_HOOK, "lrn": _NO_HOOK, "flatten": _NO_HOOK,
            "add": "a tensor operation: 0", "multiply": "a tensor operation: 0",
-           "concat": "a tensor operation: 0", "crop": "a tensor operation: 0"}
+           "concat": "a tensor operation: 0", "crop": "a tensor operation: 0",
+           "upsample": "count_upsample: zero_ops for mode nearest"}
 
 
 def ignored(v: Layerish) -> Figures:

@@ -32,7 +32,8 @@ IGNORED = {"relu": _NO_PARAMS, "relu6": _NO_PARAMS, "tanh": _NO_PARAMS, "sigmoid
            "softmax": _NO_PARAMS, "maxpool": _NO_PARAMS, "avgpool": _NO_PARAMS,
            "gap": _NO_PARAMS, "adaptive_avgpool": _NO_PARAMS, "lrn": _NO_PARAMS,
            "dropout": _NO_PARAMS, "flatten": _NO_PARAMS, "add": _TENSOR_OP,
-           "multiply": _TENSOR_OP, "concat": _TENSOR_OP, "crop": _TENSOR_OP}
+           "multiply": _TENSOR_OP, "concat": _TENSOR_OP, "crop": _TENSOR_OP,
+           "upsample": _NO_PARAMS}
 
 
 def ignored(v: Layerish) -> Figures:

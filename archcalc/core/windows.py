@@ -109,3 +109,11 @@ class Union:
 
     inputs: tuple | None = None
 
+
+
+@dataclass(frozen=True)
+class Refine:
+    """Upsampling by an integer ``scale`` per axis: ``scale`` units per input unit, each
+    seeing what its source unit saw; the grid's pitch divides by the scale."""
+
+    scale: tuple

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 
 def plural(n: int, noun: str) -> str:
@@ -88,13 +89,25 @@ def _start_text(x) -> str:
     return str(_number(x))
 
 
+def _count_text(x) -> str:
+    """An rf or a jump: an integer, or after upsampling an exact fraction such as 3/2."""
+    return str(x)
+
+
 def rf_cells(field) -> list:
     note = f"union of {field.paths} paths" if field.paths > 1 else ""
-    return [_pair(field.rf), _pair(field.jump), _pair(field.start, _start_text), note]
+    return [_pair(field.rf, _count_text), _pair(field.jump, _count_text),
+            _pair(field.start, _start_text), note]
+
+
+def _json_count(x):
+    """An integer, or a fraction (after upsampling) as its float."""
+    return x if isinstance(x, int) else _number(Fraction(x))
 
 
 def rf_json(field) -> dict:
-    out = {"rf": list(field.rf), "jump": list(field.jump) if field.jump else None,
+    out = {"rf": [_json_count(r) for r in field.rf],
+           "jump": [_json_count(j) for j in field.jump] if field.jump else None,
            "start": [_number(s) for s in field.start]}
     if field.paths > 1:
         out["paths"] = field.paths  # the field is the union over this many paths

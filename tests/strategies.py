@@ -177,3 +177,71 @@ def window_stacks(draw, max_layers: int = 4, heads: bool = True, **kw):
     c = draw(st.integers(1, 3))
     return {"name": "random", "input": [c, draw(st.integers(8, 24)), draw(st.integers(8, 24))],
             "layers": layers}
+
+
+@st.composite
+def graph_specs(draw, max_nodes: int = 8, large: bool = False):
+    """A random DAG spec: each node reads one or more earlier tensors (or the input) and is
+    a shape-keeping conv, a strided conv, a pool, batch norm, an activation, or a merge
+    (add, multiply, concat) of earlier tensors of compatible shapes.  Tensors nothing
+    reads become the model's outputs, so the spec is always well formed.  ``large`` maps
+    hold megabytes, so verify's memory check applies."""
+    if large:
+        c, h, w = draw(st.integers(12, 24)), draw(st.integers(80, 128)), draw(st.integers(80, 128))
+    else:
+        c, h, w = draw(channels), draw(st.integers(4, 12)), draw(st.integers(4, 12))
+    shapes = {"input": (c, h, w)}
+    layers, read = [], set()
+    for i in range(draw(st.integers(1, max_nodes))):
+        name = f"n{i}"
+        names = sorted(shapes)
+        kind = draw(st.sampled_from(["conv", "strided", "pool", "batchnorm", "relu", "add",
+                                     "multiply", "concat"]))
+        if kind in ("add", "multiply", "concat"):
+            first = draw(st.sampled_from(names))
+            fc, fh, fw = shapes[first]
+            if kind == "concat":
+                mates = [n for n in names if shapes[n][1:] == (fh, fw) and n != first]
+            else:
+                mates = [n for n in names if shapes[n] == shapes[first] and n != first]
+                if kind == "multiply":  # or a C×1×1 gate of the same channels
+                    mates += [n for n in names if shapes[n] == (fc, 1, 1)]
+            if not mates:
+                kind = "relu"
+            else:
+                inputs = [first] + draw(st.lists(st.sampled_from(mates), min_size=1, max_size=2))
+                layer = {"name": name, "type": kind, "inputs": inputs}
+                if kind == "add" and draw(st.booleans()):
+                    layer["activation"] = "relu"
+                out = (sum(shapes[n][0] for n in inputs), fh, fw) if kind == "concat" else (fc, fh, fw)
+        if kind not in ("add", "multiply", "concat"):
+            source = draw(st.sampled_from(names))
+            sc, sh, sw = shapes[source]
+            inputs = [source]
+            if kind == "conv":
+                k = draw(st.sampled_from([1, 3]))
+                filters = draw(channels)
+                layer = {"name": name, "type": "conv", "filters": filters, "kernel": k,
+                         "padding": k // 2, "groups": draw(st.sampled_from([1, sc])) if filters % sc == 0 else 1,
+                         "activation": draw(st.sampled_from([None, "relu", "sigmoid"]))}
+                out = (filters, sh, sw)
+            elif kind == "strided" and min(sh, sw) >= 3:
+                layer = {"name": name, "type": "conv", "filters": sc, "kernel": 3, "stride": 2,
+                         "padding": 1}
+                out = (sc, (sh - 1) // 2 + 1, (sw - 1) // 2 + 1)
+            elif kind == "pool" and min(sh, sw) >= 2:
+                if draw(st.booleans()):
+                    layer, out = {"name": name, "type": "gap"}, (sc, 1, 1)
+                else:
+                    layer = {"name": name, "type": "maxpool", "kernel": 2}
+                    out = (sc, sh // 2, sw // 2)
+            elif kind == "batchnorm":
+                layer, out = {"name": name, "type": "batchnorm"}, (sc, sh, sw)
+            else:
+                layer, out = {"name": name, "type": "relu"}, (sc, sh, sw)
+            layer["inputs"] = inputs
+        layers.append({k: v for k, v in layer.items() if v is not None})
+        read.update(inputs)
+        shapes[name] = out
+    outputs = [n["name"] for n in layers if n["name"] not in read]
+    return {"name": "random_graph", "input": [c, h, w], "outputs": outputs, "layers": layers}

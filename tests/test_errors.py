@@ -139,3 +139,85 @@ def test_input_that_breaks_the_dense_head(capsys):
     status, _, err = run_cli(capsys, "table", "alexnet", "--input", "3,224,224")
     assert status == 2
     assert "layer 'fc6'" in err and "expects 9,216 input features, got 6,400" in err
+
+
+# --- hostile YAML: refused on one line, before anything is built -------------------------
+
+def _bomb(levels: int = 9, width: int = 10) -> str:
+    """'Billion laughs': each anchor lists the previous one ``width`` times."""
+    lines = ["name: bomb", "input: [3, 8, 8]", "layers: [{type: relu}]",
+             "notes: &l0 [" + ", ".join(["lol"] * width) + "]"]
+    for i in range(1, levels + 1):
+        lines.append(f"x{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE_YAML = {
+    "alias_bomb": (_bomb(), ["model.yaml:", "expands to more than"]),
+    "recursive_alias": (HEAD + "  - &a {type: concat, branches: [[*a], []]}\n",
+                        ["model.yaml:4:", "recursive YAML alias '*a'"]),
+    "merge_key": (HEAD + "  - {<<: {type: relu}, name: r}\n", ["model.yaml:4:", "merge keys"]),
+    "deep_flow": (HEAD + "  - {type: relu, name: " + "[" * 5000 + "]" * 5000 + "}\n",
+                  ["model.yaml:4:"]),
+    "deep_block": ("name: x\ninput: [3, 8, 8]\nlayers:\n"
+                   + "".join("  " * i + "- \n" for i in range(1, 80)),
+                   ["model.yaml:", "deeper than 64"]),
+    "long_integer": (HEAD + "  - {type: conv, filters: " + "9" * 5000 + ", kernel: 1}\n",
+                     ["model.yaml:4:", "integer of 5000 digits"]),
+    "bad_bool": (HEAD + "  - {type: conv, filters: 4, kernel: 1, bias: !!bool maybe}\n",
+                 ["model.yaml:4:", "cannot read 'maybe' as true or false"]),
+    "control_char": (HEAD + "  - {type: relu}\x00\n", ["model.yaml:4:", "#x0000"]),
+    "two_documents": (HEAD + "  - {type: relu}\n---\nname: again\n", ["model.yaml:5:", "single document"]),
+    "unknown_tag": (HEAD + "  - !relu {type: relu}\n", ["model.yaml:4:", "YAML tag '!relu'"]),
+    "list_key": (HEAD + "  - {[a]: 1}\n", ["model.yaml:4:", "keys must be plain words"]),
+    "newline_in_type": (HEAD + '  - {type: "con\\nv"}\n', ["model.yaml:4:", "'con\\nv'"]),
+    "newline_in_key": (HEAD + '  - {type: relu, "ke\\ny": 1}\n', ["unknown key 'ke\\ny'"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_YAML))
+def test_hostile_yaml_gives_one_line(capsys, tmp_path, case):
+    """Alias bombs, recursion, deep nesting, huge literals, tags and control characters:
+    each is one located line and status 2 (no RecursionError, MemoryError or hang)."""
+    text, fragments = HOSTILE_YAML[case]
+    check(capsys, write_spec(tmp_path, text), *fragments)
+
+
+@pytest.mark.parametrize("which", ["pure", "c"])
+def test_both_loaders_keep_lines_and_refuse_duplicates(which):
+    """The C loader and the pure one build the same LineDicts, with the same lines."""
+    from archcalc import spec
+
+    loader = spec.PureLoader if which == "pure" else spec.LOADER
+    doc = spec.parse_yaml("a: 1\nb:\n  c: [1, 2]\n  d: x\n", "f.yaml", loader)
+    assert doc == {"a": 1, "b": {"c": [1, 2], "d": "x"}}
+    assert doc.line_of("b") == 2 and doc["b"].line_of("d") == 4
+    with pytest.raises(spec.SpecError, match="duplicate key 'a' .first at line 1"):
+        spec.parse_yaml("a: 1\nb: 2\na: 3\n", "f.yaml", loader)
+
+
+def test_the_c_loader_is_used_when_available():
+    import yaml
+
+    from archcalc import spec
+
+    assert not yaml.__with_libyaml__ or issubclass(spec.LOADER, yaml.CSafeLoader)
+
+
+def test_keys_are_text_not_yaml_booleans(capsys, tmp_path):
+    """`on:` and `yes:` are words (YAML 1.1 would make them booleans): an option named
+    `on` works, and a misspelt one gets a hint instead of a crash."""
+    text = ("name: m\ninput: [3, 8, 8]\noptions: {on: true, yes: 2}\nlayers:\n"
+            "  - {name: r, type: relu, when: $on}\n  - {name: s, type: sigmoid}\n")
+    path = write_spec(tmp_path, text)
+    status, out, _ = run_cli(capsys, "table", str(path), "--option", "on=false", "--format", "csv")
+    assert status == 0 and [row.split(",")[0] for row in out.splitlines()] == ["name", "s", "total"]
+    check(capsys, path, "unknown option 'onn'", "did you mean 'on'", args=("--option", "onn=1"))
+
+
+def test_spec_larger_than_the_cap(capsys, tmp_path):
+    from archcalc.spec import MAX_SPEC_BYTES
+
+    path = tmp_path / "model.yaml"
+    path.write_text(HEAD + "  - {type: relu}\n" + "#" * MAX_SPEC_BYTES + "\n", encoding="utf-8")
+    check(capsys, path, "larger than")

@@ -221,3 +221,55 @@ def test_spec_larger_than_the_cap(capsys, tmp_path):
     path = tmp_path / "model.yaml"
     path.write_text(HEAD + "  - {type: relu}\n" + "#" * MAX_SPEC_BYTES + "\n", encoding="utf-8")
     check(capsys, path, "larger than")
+
+
+# --- expressions: hostile text is a SpecError, never a TypeError or RecursionError -------
+
+@pytest.mark.parametrize("text, fragment", [
+    ("$k < $s", "not both integers or both strings: an integer and a string"),
+    ("-$s", "negates a non-integer"),
+    ("$s * 2", "arithmetic on a non-integer"),
+    ("$k" + " + 1" * 200, "at most 500"),
+    ("$k" + "+1" * 40, "nests deeper than 32"),
+    ("-" * 40 + "$k", "nests deeper than 32"),
+    ("(" * 220 + "$k" + ")" * 220, "cannot read expression"),
+    ("$k * 10000000000 * 10000000000 * 10000000000", "beyond ±10^30"),
+    ("$k + 1\x00", "cannot read expression '$k + 1\\x00'"),
+    ("$k if $k else 2", "uses something other than"),
+])
+def test_rejected_expressions(text, fragment):
+    """Each hostile expression is refused with a one-line SpecError saying why."""
+    from archcalc.errors import SpecError
+    from archcalc.expr import evaluate
+
+    with pytest.raises(SpecError) as info:
+        evaluate(text, {"k": 3, "s": "x"})
+    assert fragment in info.value.render() and "\n" not in info.value.render()
+
+
+@pytest.mark.parametrize("text, value", [
+    ("$k < 4 < 5", True), ("$s == 'x'", True), ("$s < 'y'", True), ("$k == $s", False),
+    ("[$k, [$k * 2]]", [3, [6]]), ("$k * 10 ** 0", None),
+])
+def test_accepted_expressions(text, value):
+    """Comparisons of like values, equality of any two, nested lists; ** stays refused."""
+    from archcalc.errors import SpecError
+    from archcalc.expr import evaluate
+
+    if value is None:
+        with pytest.raises(SpecError):
+            evaluate(text, {"k": 3, "s": "x"})
+    else:
+        assert evaluate(text, {"k": 3, "s": "x"}) == value
+
+
+def test_when_comparing_a_string_is_located(capsys, tmp_path):
+    """The issue's `when: "$k < $s"` with a string argument: one line naming the layer."""
+    path = write_spec(tmp_path, HEAD + """  - {name: s, block: b, args: {k: 1, s: wide}}
+blocks:
+  b:
+    params: {k: ~, s: ~}
+    layers:
+      - {name: r, type: relu, when: "$k < $s"}
+""")
+    check(capsys, path, "model.yaml:9:", "when: expression '$k < $s'", "not both integers")

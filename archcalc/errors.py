@@ -13,6 +13,9 @@ from typing import Any, Iterable
 #: Longest piece of user text (a name, a key, a value) quoted in a message; longer text is
 #: cut with '…' so an error stays one readable line however long the spec's text is.
 MAX_QUOTED = 200
+#: Longest message printed; past it the message is cut with '…' (a value echoed whole
+#: could otherwise fill the terminal).
+MAX_MESSAGE = 2000
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
@@ -65,7 +68,7 @@ class ArchcalcError(Exception):
             where = f"line {self.line}: "
         who = f"layer '{quoted(self.layer)}': " if self.layer else ""
         what = f"{quoted(self.key)}: " if self.key else ""
-        return one_line(f"{where}{who}{what}{self.message}")
+        return quoted(f"{where}{who}{what}{self.message}", MAX_MESSAGE)
 
     def __str__(self) -> str:
         return self.render()

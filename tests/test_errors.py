@@ -273,3 +273,26 @@ blocks:
       - {name: r, type: relu, when: "$k < $s"}
 """)
     check(capsys, path, "model.yaml:9:", "when: expression '$k < $s'", "not both integers")
+
+
+# --- sizes, numbers and published figures past the caps ----------------------------------
+
+@pytest.mark.parametrize("layer, fragments", [
+    ("{name: c, type: conv, filters: 1000000001, kernel: 1}", ["filters", "≤ 10^9", "1,000,000,001"]),
+    ("{name: c, type: conv, filters: $big, kernel: 1}", ["filters", "≤ 10^9"]),
+    ("{name: n, type: lrn, alpha: .inf}", ["alpha", "finite number"]),
+    ("{name: n, type: lrn, beta: .nan}", ["beta", "finite number"]),
+    ("{name: c, type: conv, filters: [" + ", ".join(["7"] * 5000) + "], kernel: 1}",
+     ["filters", "list [7, 7, 7, 7, 7, 7, ...]"]),
+])
+def test_values_past_the_caps(capsys, tmp_path, layer, fragments):
+    """Sizes over 10^9 and non-finite numbers are refused; long values are cut in messages."""
+    text = HEAD.replace("layers:", "options: {big: 2000000000}\nlayers:") + f"  - {layer}\n"
+    line = check(capsys, write_spec(tmp_path, text), "layer '", *fragments)
+    assert len(line) < 400
+
+
+def test_published_figure_with_too_many_digits(capsys, tmp_path):
+    text = HEAD + "  - {name: r, type: relu}\npublished:\n" \
+        "  - {figure: params, value: '" + "1" * 5000 + "M', source: x}\n"
+    check(capsys, write_spec(tmp_path, text), "model.yaml:6:", "5,000 digits")

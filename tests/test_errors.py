@@ -296,3 +296,60 @@ def test_published_figure_with_too_many_digits(capsys, tmp_path):
     text = HEAD + "  - {name: r, type: relu}\npublished:\n" \
         "  - {figure: params, value: '" + "1" * 5000 + "M', source: x}\n"
     check(capsys, write_spec(tmp_path, text), "model.yaml:6:", "5,000 digits")
+
+
+# --- expansion caps (archcalc.build.MAX_LAYERS, MAX_NESTING) -----------------------------
+
+BLOCKS = """blocks:
+  one:
+    layers:
+      - {name: r, type: relu}
+  many:
+    layers:
+      - {name: x, block: one, repeat: 1000}
+  quiet:
+    layers:
+      - {name: r, type: relu, when: false}
+"""
+
+
+@pytest.mark.parametrize("use, fragments", [
+    ("{name: s, block: one, repeat: 0}", ["model.yaml:4:", "layer 's'", "repeat", "≥ 1, got 0"]),
+    ("{name: s, block: one, repeat: 1000000000}", ["model.yaml:4:", "layer 's'", "more than 10,000"]),
+    ("{name: s, block: many, repeat: 1000}", ["model.yaml:", "more than 10,000"]),
+    ("{name: s, block: quiet, repeat: 100000000}", ["model.yaml:", "more than 10,000"]),
+    ("{name: s, block: off}", ["model.yaml:4:", "got boolean false", "quote"]),
+    ("{name: s, block: [one]}", ["model.yaml:4:", "'block' names a block, got list ['one']"]),
+    ("{name: s, block: {a: 1}}", ["model.yaml:4:", "'block' names a block, got a mapping"]),
+])
+def test_expansion_is_capped_and_located(capsys, tmp_path, use, fragments):
+    """repeat: 0 is located; huge or nested repeats stop at the cap at once (no hang,
+    even when every repetition is switched off); a list is no block name (no TypeError)."""
+    import time
+
+    started = time.perf_counter()
+    check(capsys, write_spec(tmp_path, HEAD + f"  - {use}\n" + BLOCKS), *fragments)
+    assert time.perf_counter() - started < 5
+
+
+def test_nesting_of_layer_lists_is_capped(capsys, tmp_path):
+    """Blocks of nested residuals, 16 blocks deep, nest 80 layer lists: refused, not a
+    RecursionError in a later pass."""
+    blocks = "".join(f"""  b{i}:
+    layers:
+      - type: residual
+        name: n1
+        body:
+          - type: residual
+            name: n2
+            body:
+              - type: residual
+                name: n3
+                body:
+                  - type: residual
+                    name: n4
+                    body:
+                      - {{block: b{i + 1}}}
+""" for i in range(15)) + "  b15:\n    layers:\n      - {type: relu}\n"
+    check(capsys, write_spec(tmp_path, HEAD + "  - {block: b0}\nblocks:\n" + blocks),
+          "model.yaml:", "nest deeper than 64")

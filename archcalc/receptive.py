@@ -25,6 +25,7 @@ and the row says so.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -68,7 +69,9 @@ def _whole(f: Field, extents) -> Field:
 
 
 def _largest_bin(size: int, out: int) -> int:
-    return max(ceildiv((i + 1) * size, out) - (i * size) // out for i in range(out))
+    """max over i of ⌈(i+1)·size/out⌉ − ⌊i·size/out⌋ = ⌈(size + out − g)/out⌉, g = gcd:
+    bin i spans ⌈f + size/out⌉ cells, f the fraction of i·size/out, at most 1 − g/out."""
+    return ceildiv(size + out - math.gcd(size, out), out)
 
 
 class _Walk:

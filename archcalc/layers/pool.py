@@ -2,9 +2,10 @@
 average pooling.  All windows go through the one rule in :func:`shapes.window_out`."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from ..errors import SpecError
+from ..errors import ArchcalcError, SpecError
 from ..fields import attr, boolean, optional, pair, padding
 from ..shapes import Shape, ceildiv
 from .base import Layer, register, require_map
@@ -197,9 +198,23 @@ def adaptive_windows(size: int, out: int):
     return inside / (end - start)[:, None]
 
 
+#: Most adaptive bins along an axis whose size is a symbol (symbolic mode writes one
+#: ceiling term per bin; integer sizes use the closed form and have no such limit).
+MAX_SYMBOLIC_BINS = 64
+
+
 def adaptive_window_total(size, out: int):
     """Σ over the ``out`` adaptive windows of their lengths (PyTorch's rule:
-    window i spans [⌊i·size/out⌋, ⌈(i+1)·size/out⌉))."""
+    window i spans [⌊i·size/out⌋, ⌈(i+1)·size/out⌉)).
+
+    For integers the sum is ``size + out − gcd(size, out)``: the floors telescope against
+    the ceilings, and ⌈j·size/out⌉ exceeds ⌊j·size/out⌋ for all j in 1..out but the
+    gcd(size, out) multiples of out/gcd.  A symbolic size keeps the sum of its terms."""
+    if isinstance(size, int) or getattr(size, "is_Integer", False):
+        return int(size) + out - math.gcd(int(size), out)
+    if out > MAX_SYMBOLIC_BINS:
+        raise ArchcalcError(f"adaptive pooling to {out:,} bins along an axis has no formula "
+                            f"in H and W here (at most {MAX_SYMBOLIC_BINS}); use integer sizes")
     return sum(ceildiv((i + 1) * size, out) - (i * size) // out for i in range(out))
 
 

@@ -85,13 +85,24 @@ def _exact(n):
     return int(n) if _is_int(n) else formula(n)
 
 
+def _three_figures(n: int, scale: int) -> str:
+    """n / scale to three significant figures, as float formatting gives it; numbers past
+    a float's range (10³⁰⁸) are divided exactly instead of overflowing."""
+    try:
+        return f"{n / scale:.3g}"
+    except OverflowError:
+        from decimal import Decimal, localcontext
+
+        with localcontext() as ctx:
+            ctx.prec = 28
+            return f"{Decimal(n) / Decimal(scale):.3g}"
+
+
 def human_bytes(n: int) -> str:
     """Binary units, three significant figures: 1,161,600 → '1.11 MiB'."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{value:.3g} {unit}"
-        value /= 1024
+    for power, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB")):
+        if n < 1024 ** (power + 1) or unit == "TiB":
+            return f"{n} B" if unit == "B" else f"{_three_figures(n, 1024 ** power)} {unit}"
     raise AssertionError("unreachable")
 
 
@@ -99,7 +110,7 @@ def human_count(n: int) -> str:
     """Decimal units for a summary line: 60,965,224 → '61.0 M'."""
     for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
         if n >= scale:
-            return f"{n / scale:.3g} {unit}"
+            return f"{_three_figures(n, scale)} {unit}"
     return str(n)
 
 

@@ -146,3 +146,15 @@ def test_every_bundled_model_renders_in_every_format(capsys, model):
     for fmt in ("text", "markdown", "csv", "json"):
         status, out, err = run_cli(capsys, "table", model, "--format", fmt)
         assert status == 0 and out and not err
+
+
+def test_human_units_never_overflow_a_float():
+    """Sizes past a float's range print in the same three-figure style, exactly divided."""
+    from archcalc.formatters import human_bytes, human_count
+
+    assert human_bytes(10**400) == "9.09e+387 TiB"
+    assert human_count(10**400) == "1.00e+388 T"
+    # unchanged below: the boundaries of each unit and a few ordinary sizes
+    assert [human_bytes(n) for n in (1023, 1024, 1_161_600, 2**40 - 1, 2**40)] == \
+        ["1023 B", "1 KiB", "1.11 MiB", "1.02e+03 GiB", "1 TiB"]
+    assert human_count(60_965_224) == "61.0 M" and human_count(999) == "999"

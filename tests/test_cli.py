@@ -95,8 +95,9 @@ def test_input_override_on_a_size_free_model(capsys):
     assert doc["input"] == [3, 320, 256]
     assert doc["layers"][0]["output"] == [64, (320 + 4 - 11) // 4 + 1, (256 + 4 - 11) // 4 + 1]
     assert doc["totals"]["params"] == 61_100_840
-    _, out, _ = run_cli(capsys, "table", "alexnet_torchvision", "--input", "300,300", "--format", "json")
-    assert json.loads(out)["input"] == [3, 300, 300]
+    # two numbers are no longer read as H,W (nor "3,224" as H=3, W=224): C,H,W it is
+    status, out, err = run_cli(capsys, "table", "alexnet_torchvision", "--input", "300,300")
+    assert status == 2 and out == "" and "--input must be C,H,W: 3 positive integers" in err
 
 
 def test_user_spec_file(capsys, tmp_path):
@@ -161,3 +162,37 @@ def test_human_units_never_overflow_a_float():
     assert [human_bytes(n) for n in (1023, 1024, 1_161_600, 2**40 - 1, 2**40)] == \
         ["1023 B", "1 KiB", "1.11 MiB", "1.02e+03 GiB", "1 TiB"]
     assert human_count(60_965_224) == "61 M" and human_count(999) == "999"
+
+
+def test_docs_refuses_to_write_outside_the_project(capsys, tmp_path, monkeypatch):
+    """`archcalc docs` elsewhere would overwrite that folder's ./docs: it needs --out;
+    `--check` of a folder that does not exist says so instead of calling pages stale."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "mine.md").write_text("keep\n", encoding="utf-8")
+    for args in (["docs"], ["docs", "--check"]):
+        status, out, err = run_cli(capsys, *args)
+        assert status == 2 and out == "" and err.count("\n") == 1
+        assert "run it in the project's root" in err and "--out DIR" in err
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["mine.md"]
+    status, _, err = run_cli(capsys, "docs", "--check", "--out", str(tmp_path / "nowhere"))
+    assert status == 2 and "no docs folder at" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["table", "alexnet", "--input", "3,224"], "--input must be C,H,W: 3 positive integers"),
+    (["table", "alexnet", "--input", "224"], "--input must be C,H,W"),
+    (["table", "alexnet", "--input", "1,3,224,224"], "--input must be C,H,W"),
+    (["table", "alexnet", "--input", "3,1000000001,227"], "at most 10^9"),
+    (["table", "alexnet", "--input", "3,2\n27,227"], "'3,2\\n27,227'"),
+    (["verify", "lenet5", "--seed", "-1"], "--seed"),
+    (["table", "alexnet", "--batch", "1000000001"], "--batch"),
+    (["table", "alexnet", "--option", "x\ny=1"], "unknown option 'x\\ny'"),
+    (["table", "alexnet", "--option", "novalue"], "--option must be NAME=VALUE"),
+])
+def test_flags_are_validated_on_one_line(capsys, args, fragment):
+    """--input takes exactly the model's input rank (C,H,W, no longer H,W read as C,H);
+    negative seeds, huge batches and newlines in flags: one line, status 2."""
+    status, out, err = run_cli(capsys, *args)
+    assert status == 2 and out == "", err
+    assert err.count("\n") == 1 and err.startswith("archcalc: error: ") and fragment in err, err

@@ -62,6 +62,12 @@ def _is_int(n) -> bool:
     return isinstance(n, int) or getattr(n, "is_Integer", False)
 
 
+def _is_symbolic(report: Report) -> bool:
+    """Symbolic mode: some total is a formula (a model without MACs may still have some)."""
+    t = report.totals
+    return not all(_is_int(v) for v in (t.macs, t.flops, t.connections, t.activation_bytes))
+
+
 def formula(n) -> str:
     """A symbolic figure (a sympy expression, symbolic mode only) as a readable formula."""
     from .symbolic import formula as sympy_formula  # sympy stays off the integer path
@@ -189,7 +195,7 @@ def _summary(report: Report) -> str:
     head = (f"{report.model} · input {shape_text(report.input_shape)} · batch {report.batch} · "
             f"{report.dtype}\n")
     notes = "".join(f"\nnote: {note}" for note in getattr(report, "notes", ()))
-    if not _is_int(t.macs):  # symbolic: the total formulas are in the 'total' block
+    if _is_symbolic(report):  # symbolic: the total formulas are in the 'total' block
         params = f"{int(t.params):,}" if _is_int(t.params) else formula(t.params)
         return head + f"params {params} ({human_bytes(t.param_bytes)})" + notes
     text = (head + f"params {t.params:,} ({human_bytes(t.param_bytes)}) · MACs {human_count(t.macs)} · "
@@ -227,7 +233,7 @@ def _format_text_symbolic(report: Report, keys) -> str:
 
 def format_text(report: Report, columns=None, rf=None) -> str:
     """Aligned columns, thousands separators, activation memory in binary units."""
-    if not _is_int(report.totals.macs):
+    if _is_symbolic(report):
         return _format_text_symbolic(report, columns or DEFAULT_KEYS)
     from tabulate import tabulate
 

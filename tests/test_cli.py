@@ -228,3 +228,12 @@ def test_searches_for_the_smallest_size_stop_at_the_cap(capsys, tmp_path):
     status, out, _ = run_cli(capsys, "table", str(path), "--symbolic")
     assert status == 0 and "no smallest valid H and W found up to 10,000" in out
     assert time.perf_counter() - started < 30
+
+
+def test_symbolic_model_without_macs(capsys, tmp_path):
+    """A model of activations only (MACs 0, memory a formula) prints its formulas instead
+    of failing to turn 12·B·H·W bytes into a float."""
+    path = write_spec(tmp_path, "name: h\ninput: [3, 16, 16]\nlayers: [{type: relu}]\n")
+    status, out, err = run_cli(capsys, "table", str(path), "--symbolic")
+    assert status == 0 and not err
+    assert "act. mem:     12*B*H*W" in out

@@ -10,34 +10,41 @@ import sys
 
 import click
 
-from .errors import ArchcalcError
+from .errors import ArchcalcError, one_line, quoted
+from .spec.fields import MAX_SIZE
 
 EXIT_DISAGREE = 1
 EXIT_BAD_INPUT = 2
+#: Most rows ``plot`` draws (its width grows with the rows: 1,000 rows are 17,000 pixels).
+MAX_PLOT_ROWS = 1000
+#: The batch size accepted on the command line (the same cap as every size, 10⁹).
+BATCH = click.IntRange(min=1, max=MAX_SIZE)
 
 
-def parse_input_shape(text: str):
-    """'C,H,W' (or 'H,W', keeping the model's channels) → a tuple of positive ints."""
+def parse_input_shape(text: str, rank: int = 3):
+    """'C,H,W' → a tuple of ``rank`` positive ints ('x' and '×' also separate them)."""
+    names = "C,H,W" if rank == 3 else ",".join(f"D{i}" for i in range(1, rank + 1))
+    expected = f"--input must be {names}: {rank} positive integers (the model's input rank)"
     parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",")]
     try:
         dims = tuple(int(p) for p in parts)
     except ValueError:
-        raise ArchcalcError(f"--input must be C,H,W (or H,W) of positive integers, got {text!r}") from None
-    if len(dims) not in (2, 3) or any(d < 1 for d in dims):
-        raise ArchcalcError(f"--input must be C,H,W (or H,W) of positive integers, got {text!r}")
+        raise ArchcalcError(f"{expected}, got '{quoted(text)}'") from None
+    if len(dims) != rank or any(d < 1 for d in dims):
+        raise ArchcalcError(f"{expected}, got '{quoted(text)}'")
+    if any(d > MAX_SIZE for d in dims):
+        raise ArchcalcError(f"--input sizes are at most 10^9 (archcalc's largest size), "
+                            f"got '{quoted(text)}'")
     return dims
 
 
 def input_shape(model, text):
-    """The --input option as a Shape (None when absent); 'H,W' keeps the model's channels."""
+    """The --input option as a Shape (None when absent), of the model's input rank."""
     if not text:
         return None
     from .core.shapes import Shape
 
-    dims = parse_input_shape(text)
-    if len(dims) == 2:
-        dims = (model.input_shape.channels,) + dims
-    return Shape(dims)
+    return Shape(parse_input_shape(text, model.input_shape.rank))
 
 
 def parse_option(text: str) -> tuple[str, object]:
@@ -46,7 +53,7 @@ def parse_option(text: str) -> tuple[str, object]:
     name, sep, raw = text.partition("=")
     name, raw = name.strip(), raw.strip()
     if not sep or not name or not raw:
-        raise ArchcalcError(f"--option must be NAME=VALUE (e.g. aux_logits=true), got {text!r}")
+        raise ArchcalcError(f"--option must be NAME=VALUE (e.g. aux_logits=true), got '{quoted(text)}'")
     lowered = raw.lower()
     if lowered in ("true", "false"):
         return name, lowered == "true"
@@ -88,7 +95,7 @@ def list_models():
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv", "json", "latex"]),
               default="text", show_default=True, help="output format")
 @click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--batch", type=BATCH, default=1, show_default=True,
               help="batch size: scales connections, MACs, FLOPs and activations")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8", "float64"]),
               default=None, help="element type for bytes (default: the spec's, else float32)")
@@ -205,7 +212,7 @@ def check(models, fmt):
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="file to write: .png or .svg")
 @click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="batch size")
+@click.option("--batch", type=BATCH, default=1, show_default=True, help="batch size")
 def plot(model, output, input_text, batch):
     """Per-layer params, MACs and activation memory of MODEL on log scales."""
     from pathlib import Path
@@ -215,13 +222,42 @@ def plot(model, output, input_text, batch):
     from .core.report import analyse
 
     spec = load(model)
-    plot_report(analyse(spec, input_shape(spec, input_text), batch=batch), Path(output))
+    report = analyse(spec, input_shape(spec, input_text), batch=batch)
+    if len(report.layers) > MAX_PLOT_ROWS:
+        raise ArchcalcError(f"{spec.name} has {len(report.layers):,} rows; plot draws at most "
+                            f"{MAX_PLOT_ROWS:,}")
+    try:
+        plot_report(report, Path(output))
+    except OSError as err:
+        raise ArchcalcError(f"cannot write {quoted(output)}: {err.strerror or err}") from None
     click.echo(f"wrote {output}")
 
 
+def _docs_folder(out_dir: str | None, check: bool):
+    """Where ``docs`` writes (or checks): ``--out``, else the project's docs/ — but only
+    when run from the project's root, so no other folder's ./docs is ever overwritten."""
+    from pathlib import Path
+
+    if out_dir is not None:
+        root = Path(out_dir)
+    else:
+        project = Path(__file__).resolve().parent.parent
+        if not ((project / "setup.cfg").is_file() and (project / "docs").is_dir()
+                and Path.cwd().resolve() == project):
+            raise ArchcalcError(f"archcalc docs {'checks' if check else 'writes'} the "
+                                f"project's docs/ folder: run it in the project's root "
+                                f"({quoted(project)}) or give --out DIR")
+        root = project / "docs"
+    if check and not root.is_dir():
+        raise ArchcalcError(f"no docs folder at {quoted(root)} to check "
+                            f"(`archcalc docs --out {quoted(root)}` writes one)")
+    return root
+
+
 @cli.command()
-@click.option("--out", "out_dir", default="docs", show_default=True, metavar="DIR",
-              type=click.Path(file_okay=False), help="folder to write the pages into")
+@click.option("--out", "out_dir", default=None, metavar="DIR", type=click.Path(file_okay=False),
+              help="folder to write the pages into (default: the project's docs/, when run "
+                   "in the project's root)")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 naming every stale page")
 def docs(out_dir, check):
     """Generate every figure-bearing page in DIR from the bundled specs (or check them)."""
@@ -229,7 +265,7 @@ def docs(out_dir, check):
 
     from .docgen.site import pages
 
-    root = Path(out_dir)
+    root = _docs_folder(out_dir, check)
     generated = pages()
     if check:
         stale = [rel for rel, text in generated.items()
@@ -238,17 +274,22 @@ def docs(out_dir, check):
             raise click.ClickException(f"stale: {', '.join(stale)}; run `archcalc docs`")
         click.echo(f"{len(generated)} pages in {root} are up to date")
         return
-    for rel, text in generated.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    try:
+        for rel, text in generated.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ArchcalcError(f"cannot write the docs into {quoted(root)}: "
+                            f"{err.strerror or err}") from None
     click.echo(f"wrote {len(generated)} pages in {root}")
 
 
 @cli.command("verify")
 @click.argument("model")
-@click.option("--seed", type=int, default=0, show_default=True, help="seed of the weights and input")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="batch size")
+@click.option("--seed", type=click.IntRange(min=0, max=2**64 - 1), default=0, show_default=True,
+              help="seed of the weights and input")
+@click.option("--batch", type=BATCH, default=1, show_default=True, help="batch size")
 @click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
               show_default=True, help="element type of the arrays")
@@ -294,14 +335,14 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"archcalc: error: {err.render()}", err=True)
         return EXIT_BAD_INPUT
     except click.UsageError as err:
-        message = err.format_message().replace("\n", " ")
+        message = one_line(err.format_message().replace("\n", " "))
         click.echo(f"archcalc: error: {message}", err=True)
         return EXIT_BAD_INPUT
     except click.Abort:
         click.echo("archcalc: aborted", err=True)
         return 1
     except click.ClickException as err:
-        click.echo(f"archcalc: error: {err.format_message()}", err=True)
+        click.echo(f"archcalc: error: {one_line(err.format_message())}", err=True)
         return err.exit_code
     except BrokenPipeError:  # e.g. `archcalc table vgg19 | head`
         sys.stderr.close()

@@ -7,7 +7,29 @@ so the message a user reads is compiler-style and one line long.
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+import re
+from typing import Any, Iterable
+
+#: Longest piece of user text (a name, a key, a value) quoted in a message; longer text is
+#: cut with '…' so an error stays one readable line however long the spec's text is.
+MAX_QUOTED = 200
+#: Longest message printed; past it the message is cut with '…' (a value echoed whole
+#: could otherwise fill the terminal).
+MAX_MESSAGE = 2000
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+
+
+def one_line(text: Any) -> str:
+    """``text`` with newlines and other control characters escaped (``\\n``), so that
+    every message prints as exactly one line whatever user text it quotes."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def quoted(text: Any, limit: int = MAX_QUOTED) -> str:
+    """User text for a message: one line, at most ``limit`` characters."""
+    line = one_line(text)
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 class ArchcalcError(Exception):
@@ -37,14 +59,16 @@ class ArchcalcError(Exception):
         )
 
     def render(self) -> str:
+        """``FILE:LINE: layer 'NAME': KEY: message`` on one line: user text in any part
+        (a file name, a layer name, a key, a quoted value) has its newlines escaped."""
         where = ""
         if self.file:
-            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+            where = f"{quoted(self.file)}:{self.line}: " if self.line else f"{quoted(self.file)}: "
         elif self.line:
             where = f"line {self.line}: "
-        who = f"layer '{self.layer}': " if self.layer else ""
-        what = f"{self.key}: " if self.key else ""
-        return f"{where}{who}{what}{self.message}"
+        who = f"layer '{quoted(self.layer)}': " if self.layer else ""
+        what = f"{quoted(self.key)}: " if self.key else ""
+        return quoted(f"{where}{who}{what}{self.message}", MAX_MESSAGE)
 
     def __str__(self) -> str:
         return self.render()
@@ -58,9 +82,20 @@ class ShapeError(ArchcalcError):
     """The spec is well formed but its shapes are impossible."""
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A ' (did you mean ...?)' hint, or '' when nothing is close."""
-    close = difflib.get_close_matches(word, sorted(choices), n=3, cutoff=0.6)
+#: Choices longer than this are not compared for a did-you-mean hint (difflib is quadratic).
+MAX_HINT_WORD = 100
+
+
+def did_you_mean(word: Any, choices: Iterable[Any]) -> str:
+    """A ' (did you mean ...?)' hint, or '' when nothing is close.
+
+    Any value is accepted (YAML may hand over a boolean or a number where a word was
+    meant); everything is compared as text."""
+    word = str(word)
+    if len(word) > MAX_HINT_WORD:
+        return ""
+    words = sorted({str(c) for c in choices if len(str(c)) <= MAX_HINT_WORD})
+    close = difflib.get_close_matches(word, words, n=3, cutoff=0.6)
     if not close:
         return ""
-    return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
+    return " (did you mean " + " or ".join(f"'{quoted(c)}'" for c in close) + "?)"

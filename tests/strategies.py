@@ -49,6 +49,7 @@ def split_models(draw):
         "adaptive_avgpool": dict(output=(draw(st.integers(1, h)), draw(st.integers(1, w)))),
         "lrn": dict(size=draw(st.sampled_from([1, 3, 5]))),
         "add": dict(activation=act),
+        "upsample": dict(scale=(draw(st.integers(1, 3)), draw(st.integers(1, 3)))),
     }.get(kind, {})
     shape = Shape.of(c, h, w)
     if cls.arity == 1:

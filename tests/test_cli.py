@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
 
 from archcalc import analyse, load
@@ -93,8 +95,9 @@ def test_input_override_on_a_size_free_model(capsys):
     assert doc["input"] == [3, 320, 256]
     assert doc["layers"][0]["output"] == [64, (320 + 4 - 11) // 4 + 1, (256 + 4 - 11) // 4 + 1]
     assert doc["totals"]["params"] == 61_100_840
-    _, out, _ = run_cli(capsys, "table", "alexnet_torchvision", "--input", "300,300", "--format", "json")
-    assert json.loads(out)["input"] == [3, 300, 300]
+    # two numbers are no longer read as H,W (nor "3,224" as H=3, W=224): C,H,W it is
+    status, out, err = run_cli(capsys, "table", "alexnet_torchvision", "--input", "300,300")
+    assert status == 2 and out == "" and "--input must be C,H,W: 3 positive integers" in err
 
 
 def test_user_spec_file(capsys, tmp_path):
@@ -120,7 +123,8 @@ def test_list_shows_every_bundled_model(capsys):
 
 
 def _run(args, cwd):
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # the checkout under test, whichever one an editable install points at
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
@@ -146,3 +150,90 @@ def test_every_bundled_model_renders_in_every_format(capsys, model):
     for fmt in ("text", "markdown", "csv", "json"):
         status, out, err = run_cli(capsys, "table", model, "--format", fmt)
         assert status == 0 and out and not err
+
+
+def test_human_units_never_overflow_a_float():
+    """Sizes past a float's range print in the same three-figure style, exactly divided."""
+    from archcalc.render.formatters import human_bytes, human_count
+
+    assert human_bytes(10**400) == "9.09e+387 TiB"
+    assert human_count(10**400) == "1.00e+388 T"
+    # unchanged below: the boundaries of each unit and a few ordinary sizes
+    assert [human_bytes(n) for n in (1023, 1024, 1_161_600, 2**40 - 1, 2**40)] == \
+        ["1023 B", "1 KiB", "1.11 MiB", "1.02e+03 GiB", "1 TiB"]
+    assert human_count(60_965_224) == "61 M" and human_count(999) == "999"
+
+
+def test_docs_refuses_to_write_outside_the_project(capsys, tmp_path, monkeypatch):
+    """`archcalc docs` elsewhere would overwrite that folder's ./docs: it needs --out;
+    `--check` of a folder that does not exist says so instead of calling pages stale."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "mine.md").write_text("keep\n", encoding="utf-8")
+    for args in (["docs"], ["docs", "--check"]):
+        status, out, err = run_cli(capsys, *args)
+        assert status == 2 and out == "" and err.count("\n") == 1
+        assert "run it in the project's root" in err and "--out DIR" in err
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["mine.md"]
+    status, _, err = run_cli(capsys, "docs", "--check", "--out", str(tmp_path / "nowhere"))
+    assert status == 2 and "no docs folder at" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["table", "alexnet", "--input", "3,224"], "--input must be C,H,W: 3 positive integers"),
+    (["table", "alexnet", "--input", "224"], "--input must be C,H,W"),
+    (["table", "alexnet", "--input", "1,3,224,224"], "--input must be C,H,W"),
+    (["table", "alexnet", "--input", "3,1000000001,227"], "at most 10^9"),
+    (["table", "alexnet", "--input", "3,2\n27,227"], "'3,2\\n27,227'"),
+    (["verify", "lenet5", "--seed", "-1"], "--seed"),
+    (["table", "alexnet", "--batch", "1000000001"], "--batch"),
+    (["table", "alexnet", "--option", "x\ny=1"], "unknown option 'x\\ny'"),
+    (["table", "alexnet", "--option", "novalue"], "--option must be NAME=VALUE"),
+])
+def test_flags_are_validated_on_one_line(capsys, args, fragment):
+    """--input takes exactly the model's input rank (C,H,W, no longer H,W read as C,H);
+    negative seeds, huge batches and newlines in flags: one line, status 2."""
+    status, out, err = run_cli(capsys, *args)
+    assert status == 2 and out == "", err
+    assert err.count("\n") == 1 and err.startswith("archcalc: error: ") and fragment in err, err
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["sizes", "lenet5", "--min", "1", "--max", "1000000000000"], "scanned up to 10,000"),
+    (["sizes", "lenet5", "--height", "1:200", "--width", "1:200"], "covers 40,000 sizes"),
+    (["sizes", "lenet5", "--height", "1:x", "--width", "1:2"], "MIN:MAX"),
+])
+def test_size_scans_are_capped(capsys, args, fragment):
+    """A scan past 10,000 sizes (or of 10,000 pairs) is refused at once, not run for hours."""
+    status, out, err = run_cli(capsys, *args)
+    assert status == 2 and out == "" and err.count("\n") == 1 and fragment in err, err
+
+
+def test_searches_for_the_smallest_size_stop_at_the_cap(capsys, tmp_path):
+    """A model declared at 10^6 pixels whose dense head pins that size: the search for a
+    smallest valid size stops at 10,000 and says so (sizes and --symbolic), promptly."""
+    import time
+
+    path = write_spec(tmp_path, """
+        name: wide
+        input: [1, 1000000, 3]
+        layers:
+          - {name: p, type: maxpool, kernel: [1000, 1], stride: [1000, 1]}
+          - {name: f, type: flatten}
+          - {name: d, type: dense, units: 2}
+    """)
+    started = time.perf_counter()
+    status, out, _ = run_cli(capsys, "sizes", str(path), "--min", "1", "--max", "5")
+    assert status == 0 and "smallest valid input: none found up to 10,000 (the search's limit)" in out
+    status, out, _ = run_cli(capsys, "table", str(path), "--symbolic")
+    assert status == 0 and "no smallest valid H and W found up to 10,000" in out
+    assert time.perf_counter() - started < 30
+
+
+def test_symbolic_model_without_macs(capsys, tmp_path):
+    """A model of activations only (MACs 0, memory a formula) prints its formulas instead
+    of failing to turn 12·B·H·W bytes into a float."""
+    path = write_spec(tmp_path, "name: h\ninput: [3, 16, 16]\nlayers: [{type: relu}]\n")
+    status, out, err = run_cli(capsys, "table", str(path), "--symbolic")
+    assert status == 0 and not err
+    assert "act. mem:     12*B*H*W" in out

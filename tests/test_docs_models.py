@@ -36,6 +36,7 @@ def test_cli_docs_writes_then_checks(tmp_path, capsys):
     """`archcalc docs --out DIR` writes DIR/models.md (with every other page); --check exits
     0 when fresh and 1, naming the stale pages, when stale or missing."""
     out = tmp_path / "d"
+    out.mkdir()
     assert main(["docs", "--out", str(out), "--check"]) == 1
     err = capsys.readouterr().err
     assert "stale: models.md, errata.md" in err and "run `archcalc docs`" in err

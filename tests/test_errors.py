@@ -139,3 +139,217 @@ def test_input_that_breaks_the_dense_head(capsys):
     status, _, err = run_cli(capsys, "table", "alexnet", "--input", "3,224,224")
     assert status == 2
     assert "layer 'fc6'" in err and "expects 9,216 input features, got 6,400" in err
+
+
+# --- hostile YAML: refused on one line, before anything is built -------------------------
+
+def _bomb(levels: int = 9, width: int = 10) -> str:
+    """'Billion laughs': each anchor lists the previous one ``width`` times."""
+    lines = ["name: bomb", "input: [3, 8, 8]", "layers: [{type: relu}]",
+             "notes: &l0 [" + ", ".join(["lol"] * width) + "]"]
+    for i in range(1, levels + 1):
+        lines.append(f"x{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE_YAML = {
+    "alias_bomb": (_bomb(), ["model.yaml:", "expands to more than"]),
+    "recursive_alias": (HEAD + "  - &a {type: concat, branches: [[*a], []]}\n",
+                        ["model.yaml:4:", "recursive YAML alias '*a'"]),
+    "merge_key": (HEAD + "  - {<<: {type: relu}, name: r}\n", ["model.yaml:4:", "merge keys"]),
+    "deep_flow": (HEAD + "  - {type: relu, name: " + "[" * 5000 + "]" * 5000 + "}\n",
+                  ["model.yaml:4:"]),
+    "deep_block": ("name: x\ninput: [3, 8, 8]\nlayers:\n"
+                   + "".join("  " * i + "- \n" for i in range(1, 80)),
+                   ["model.yaml:", "deeper than 64"]),
+    "long_integer": (HEAD + "  - {type: conv, filters: " + "9" * 5000 + ", kernel: 1}\n",
+                     ["model.yaml:4:", "integer of 5000 digits"]),
+    "bad_bool": (HEAD + "  - {type: conv, filters: 4, kernel: 1, bias: !!bool maybe}\n",
+                 ["model.yaml:4:", "cannot read 'maybe' as true or false"]),
+    "control_char": (HEAD + "  - {type: relu}\x00\n", ["model.yaml:4:", "#x0000"]),
+    "two_documents": (HEAD + "  - {type: relu}\n---\nname: again\n", ["model.yaml:5:", "single document"]),
+    "unknown_tag": (HEAD + "  - !relu {type: relu}\n", ["model.yaml:4:", "YAML tag '!relu'"]),
+    "list_key": (HEAD + "  - {[a]: 1}\n", ["model.yaml:4:", "keys must be plain words"]),
+    "newline_in_type": (HEAD + '  - {type: "con\\nv"}\n', ["model.yaml:4:", "'con\\nv'"]),
+    "newline_in_key": (HEAD + '  - {type: relu, "ke\\ny": 1}\n', ["unknown key 'ke\\ny'"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_YAML))
+def test_hostile_yaml_gives_one_line(capsys, tmp_path, case):
+    """Alias bombs, recursion, deep nesting, huge literals, tags and control characters:
+    each is one located line and status 2 (no RecursionError, MemoryError or hang)."""
+    text, fragments = HOSTILE_YAML[case]
+    check(capsys, write_spec(tmp_path, text), *fragments)
+
+
+@pytest.mark.parametrize("which", ["pure", "c"])
+def test_both_loaders_keep_lines_and_refuse_duplicates(which):
+    """The C loader and the pure one build the same LineDicts, with the same lines."""
+    from archcalc.spec import loader as spec
+
+    loader = spec.PureLoader if which == "pure" else spec.LOADER
+    doc = spec.parse_yaml("a: 1\nb:\n  c: [1, 2]\n  d: x\n", "f.yaml", loader)
+    assert doc == {"a": 1, "b": {"c": [1, 2], "d": "x"}}
+    assert doc.line_of("b") == 2 and doc["b"].line_of("d") == 4
+    with pytest.raises(spec.SpecError, match="duplicate key 'a' .first at line 1"):
+        spec.parse_yaml("a: 1\nb: 2\na: 3\n", "f.yaml", loader)
+
+
+def test_the_c_loader_is_used_when_available():
+    import yaml
+
+    from archcalc.spec import loader as spec
+
+    assert not yaml.__with_libyaml__ or issubclass(spec.LOADER, yaml.CSafeLoader)
+
+
+def test_keys_are_text_not_yaml_booleans(capsys, tmp_path):
+    """`on:` and `yes:` are words (YAML 1.1 would make them booleans): an option named
+    `on` works, and a misspelt one gets a hint instead of a crash."""
+    text = ("name: m\ninput: [3, 8, 8]\noptions: {on: true, yes: 2}\nlayers:\n"
+            "  - {name: r, type: relu, when: $on}\n  - {name: s, type: sigmoid}\n")
+    path = write_spec(tmp_path, text)
+    status, out, _ = run_cli(capsys, "table", str(path), "--option", "on=false", "--format", "csv")
+    assert status == 0 and [row.split(",")[0] for row in out.splitlines()] == ["name", "s", "total"]
+    check(capsys, path, "unknown option 'onn'", "did you mean 'on'", args=("--option", "onn=1"))
+
+
+def test_spec_larger_than_the_cap(capsys, tmp_path):
+    from archcalc.spec.loader import MAX_SPEC_BYTES
+
+    path = tmp_path / "model.yaml"
+    path.write_text(HEAD + "  - {type: relu}\n" + "#" * MAX_SPEC_BYTES + "\n", encoding="utf-8")
+    check(capsys, path, "larger than")
+
+
+# --- expressions: hostile text is a SpecError, never a TypeError or RecursionError -------
+
+@pytest.mark.parametrize("text, fragment", [
+    ("$k < $s", "not both integers or both strings: an integer and a string"),
+    ("-$s", "negates a non-integer"),
+    ("$s * 2", "arithmetic on a non-integer"),
+    ("$k" + " + 1" * 200, "at most 500"),
+    ("$k" + "+1" * 40, "nests deeper than 32"),
+    ("-" * 40 + "$k", "nests deeper than 32"),
+    ("(" * 220 + "$k" + ")" * 220, "cannot read expression"),
+    ("$k * 10000000000 * 10000000000 * 10000000000", "beyond ±10^30"),
+    ("$k + 1\x00", "cannot read expression '$k + 1\\x00'"),
+    ("$k if $k else 2", "uses something other than"),
+])
+def test_rejected_expressions(text, fragment):
+    """Each hostile expression is refused with a one-line SpecError saying why."""
+    from archcalc.errors import SpecError
+    from archcalc.spec.expr import evaluate
+
+    with pytest.raises(SpecError) as info:
+        evaluate(text, {"k": 3, "s": "x"})
+    assert fragment in info.value.render() and "\n" not in info.value.render()
+
+
+@pytest.mark.parametrize("text, value", [
+    ("$k < 4 < 5", True), ("$s == 'x'", True), ("$s < 'y'", True), ("$k == $s", False),
+    ("[$k, [$k * 2]]", [3, [6]]), ("$k * 10 ** 0", None),
+])
+def test_accepted_expressions(text, value):
+    """Comparisons of like values, equality of any two, nested lists; ** stays refused."""
+    from archcalc.errors import SpecError
+    from archcalc.spec.expr import evaluate
+
+    if value is None:
+        with pytest.raises(SpecError):
+            evaluate(text, {"k": 3, "s": "x"})
+    else:
+        assert evaluate(text, {"k": 3, "s": "x"}) == value
+
+
+def test_when_comparing_a_string_is_located(capsys, tmp_path):
+    """The issue's `when: "$k < $s"` with a string argument: one line naming the layer."""
+    path = write_spec(tmp_path, HEAD + """  - {name: s, block: b, args: {k: 1, s: wide}}
+blocks:
+  b:
+    params: {k: ~, s: ~}
+    layers:
+      - {name: r, type: relu, when: "$k < $s"}
+""")
+    check(capsys, path, "model.yaml:9:", "when: expression '$k < $s'", "not both integers")
+
+
+# --- sizes, numbers and published figures past the caps ----------------------------------
+
+@pytest.mark.parametrize("layer, fragments", [
+    ("{name: c, type: conv, filters: 1000000001, kernel: 1}", ["filters", "≤ 10^9", "1,000,000,001"]),
+    ("{name: c, type: conv, filters: $big, kernel: 1}", ["filters", "≤ 10^9"]),
+    ("{name: n, type: lrn, alpha: .inf}", ["alpha", "finite number"]),
+    ("{name: n, type: lrn, beta: .nan}", ["beta", "finite number"]),
+    ("{name: c, type: conv, filters: [" + ", ".join(["7"] * 5000) + "], kernel: 1}",
+     ["filters", "list [7, 7, 7, 7, 7, 7, ...]"]),
+])
+def test_values_past_the_caps(capsys, tmp_path, layer, fragments):
+    """Sizes over 10^9 and non-finite numbers are refused; long values are cut in messages."""
+    text = HEAD.replace("layers:", "options: {big: 2000000000}\nlayers:") + f"  - {layer}\n"
+    line = check(capsys, write_spec(tmp_path, text), "layer '", *fragments)
+    assert len(line) < 400
+
+
+def test_published_figure_with_too_many_digits(capsys, tmp_path):
+    text = HEAD + "  - {name: r, type: relu}\npublished:\n" \
+        "  - {figure: params, value: '" + "1" * 5000 + "M', source: x}\n"
+    check(capsys, write_spec(tmp_path, text), "model.yaml:6:", "5,000 digits")
+
+
+# --- expansion caps (archcalc.spec.build.MAX_LAYERS, MAX_NESTING) -----------------------------
+
+BLOCKS = """blocks:
+  one:
+    layers:
+      - {name: r, type: relu}
+  many:
+    layers:
+      - {name: x, block: one, repeat: 1000}
+  quiet:
+    layers:
+      - {name: r, type: relu, when: false}
+"""
+
+
+@pytest.mark.parametrize("use, fragments", [
+    ("{name: s, block: one, repeat: 0}", ["model.yaml:4:", "layer 's'", "repeat", "≥ 1, got 0"]),
+    ("{name: s, block: one, repeat: 1000000000}", ["model.yaml:4:", "layer 's'", "more than 10,000"]),
+    ("{name: s, block: many, repeat: 1000}", ["model.yaml:", "more than 10,000"]),
+    ("{name: s, block: quiet, repeat: 100000000}", ["model.yaml:", "more than 10,000"]),
+    ("{name: s, block: off}", ["model.yaml:4:", "got boolean false", "quote"]),
+    ("{name: s, block: [one]}", ["model.yaml:4:", "'block' names a block, got list ['one']"]),
+    ("{name: s, block: {a: 1}}", ["model.yaml:4:", "'block' names a block, got a mapping"]),
+])
+def test_expansion_is_capped_and_located(capsys, tmp_path, use, fragments):
+    """repeat: 0 is located; huge or nested repeats stop at the cap at once (no hang,
+    even when every repetition is switched off); a list is no block name (no TypeError)."""
+    import time
+
+    started = time.perf_counter()
+    check(capsys, write_spec(tmp_path, HEAD + f"  - {use}\n" + BLOCKS), *fragments)
+    assert time.perf_counter() - started < 5
+
+
+def test_nesting_of_layer_lists_is_capped(capsys, tmp_path):
+    """Blocks of nested residuals, 16 blocks deep, nest 80 layer lists: refused, not a
+    RecursionError in a later pass."""
+    blocks = "".join(f"""  b{i}:
+    layers:
+      - type: residual
+        name: n1
+        body:
+          - type: residual
+            name: n2
+            body:
+              - type: residual
+                name: n3
+                body:
+                  - type: residual
+                    name: n4
+                    body:
+                      - {{block: b{i + 1}}}
+""" for i in range(15)) + "  b15:\n    layers:\n      - {type: relu}\n"
+    check(capsys, write_spec(tmp_path, HEAD + "  - {block: b0}\nblocks:\n" + blocks),
+          "model.yaml:", "nest deeper than 64")

@@ -10,6 +10,10 @@ its last window (docs/conventions.md, "Dropped rows")::
 which in floor mode is the familiar ``(in + pads − extent) mod stride`` less any trailing
 padding that is all the tail holds.  A size tiles *exactly* when no window layer drops
 a row or a column.
+
+Scans are capped (docs/conventions.md, "Limits"): sizes up to :data:`MAX_SCAN_SIZE`, at
+most :data:`MAX_SCAN_PAIRS` (H, W) pairs per scan; the searches for the smallest valid
+size outside the range stop at :data:`MAX_SCAN_SIZE` too, and say so when they stop.
 """
 from __future__ import annotations
 
@@ -19,6 +23,11 @@ from ..core.engine import declared_features, propagate, propagate_partial
 from ..core.graph import Model
 from ..core.shapes import Shape
 from ..errors import ArchcalcError
+
+#: Largest input size a scan or a search for the smallest valid size tries.
+MAX_SCAN_SIZE = 10_000
+#: Most (H, W) pairs one scan propagates (a square scan of 1..10,000 is 10,000 pairs).
+MAX_SCAN_PAIRS = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,9 @@ class SizeScan:
     inexact: tuple   # Drop per size that drops pixels (valid or not)
     invalid: tuple   # (size, message) of the first error
     smallest_valid: tuple | None
+    #: the search for a smallest valid size stopped here without finding one (None: it
+    #: was not cut short)
+    search_limit: int | None = None
 
     @property
     def square(self) -> bool:
@@ -73,18 +85,20 @@ def is_valid(model: Model, height: int, width: int) -> bool:
 
 
 def smallest_valid_axis(model: Model, axis: str, limit: int) -> int | None:
-    """Smallest valid height (or width) up to ``limit``, the other axis at its declared size."""
+    """Smallest valid height (or width) up to ``limit`` (at most MAX_SCAN_SIZE), the other
+    axis at its declared size."""
     _, h0, w0 = model.input_shape.dims
-    for s in range(1, limit + 1):
+    for s in range(1, min(limit, MAX_SCAN_SIZE) + 1):
         if is_valid(model, *((s, w0) if axis == "height" else (h0, s))):
             return s
     return None
 
 
 def smallest_valid_square(model: Model, limit: int | None = None) -> int | None:
-    """Smallest valid square size, scanning 1..limit (default: the declared size's larger side)."""
+    """Smallest valid square size, scanning 1..limit (default: the declared size's larger
+    side), at most MAX_SCAN_SIZE."""
     _, h0, w0 = model.input_shape.dims
-    for s in range(1, (limit or max(h0, w0)) + 1):
+    for s in range(1, min(limit or max(h0, w0), MAX_SCAN_SIZE) + 1):
         if is_valid(model, s, s):
             return s
     return None
@@ -95,6 +109,8 @@ def _check_range(name: str, lo: int, hi: int) -> None:
         raise ArchcalcError(f"{name}: sizes start at 1, got minimum {lo}")
     if lo > hi:
         raise ArchcalcError(f"{name}: minimum {lo} is greater than maximum {hi}")
+    if hi > MAX_SCAN_SIZE:
+        raise ArchcalcError(f"{name}: sizes are scanned up to {MAX_SCAN_SIZE:,}, got maximum {hi:,}")
 
 
 def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
@@ -102,6 +118,10 @@ def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
     _check_range("height range" if widths else "size range", *heights)
     if widths:
         _check_range("width range", *widths)
+    count = (heights[1] - heights[0] + 1) * ((widths[1] - widths[0] + 1) if widths else 1)
+    if count > MAX_SCAN_PAIRS:
+        raise ArchcalcError(f"the scan covers {count:,} sizes; at most {MAX_SCAN_PAIRS:,} "
+                            f"(narrow --height or --width)")
     c = model.input_shape.channels
     if widths is None:
         pairs = [(s, s) for s in range(heights[0], heights[1] + 1)]
@@ -109,6 +129,7 @@ def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
         pairs = [(h, w) for h in range(heights[0], heights[1] + 1)
                  for w in range(widths[0], widths[1] + 1)]
     valid, exact, inexact, invalid = [], [], [], []
+    limit = None
     pins = declared_features(model)
     for h, w in pairs:
         rows, error = propagate_partial(model, Shape.of(c, h, w), pins)
@@ -127,13 +148,16 @@ def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
         if smallest is None and valid:
             smallest = valid[0][0]
         elif smallest is None:
-            smallest = next((s for s in range(heights[1] + 1, max(model.input_shape.spatial) + 1)
+            top = max(model.input_shape.spatial)
+            smallest = next((s for s in range(heights[1] + 1, min(top, MAX_SCAN_SIZE) + 1)
                              if is_valid(model, s, s)), None)
+            if smallest is None and top > MAX_SCAN_SIZE:
+                limit = MAX_SCAN_SIZE
         smallest = (smallest, smallest) if smallest else None
     else:
         smallest = valid[0] if valid else None
     return SizeScan(model.name, tuple(heights), tuple(widths or heights), tuple(valid),
-                    tuple(exact), tuple(inexact), tuple(invalid), smallest)
+                    tuple(exact), tuple(inexact), tuple(invalid), smallest, limit)
 
 
 __all__ = ["Drop", "SizeScan", "window_drops", "first_drop", "is_valid", "scan",

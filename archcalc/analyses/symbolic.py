@@ -140,7 +140,7 @@ def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None =
     """The model's report on a C×H×W input with batch B, plus where its formulas hold.
 
     ``limit`` bounds the integer scan for the smallest valid height and width (default:
-    twice the declared size).
+    twice the declared size; never past :data:`archcalc.sizes.MAX_SCAN_SIZE`).
     """
     from .sizes import smallest_valid_axis
 
@@ -156,7 +156,9 @@ def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None =
         raise ArchcalcError(f"this model cannot be analysed with symbolic sizes: {err}",
                             file=model.file) from None
     conditions = _conditions(model, report)
-    limit = limit or 2 * max(h0, w0)
+    from .sizes import MAX_SCAN_SIZE
+
+    limit = min(limit or 2 * max(h0, w0), MAX_SCAN_SIZE)
     min_h = smallest_valid_axis(model, "height", limit)
     min_w = smallest_valid_axis(model, "width", limit)
     min_input = (min_h, min_w) if min_h is not None and min_w is not None else None
@@ -172,6 +174,9 @@ def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None =
     elif min_input is not None:
         notes.append(f"smallest valid H is {min_h} (W = {w0}) and smallest valid W is {min_w} "
                      f"(H = {h0}); 'archcalc sizes' lists the valid sizes")
+    elif limit == MAX_SCAN_SIZE:
+        notes.append(f"no smallest valid H and W found up to {limit:,} (the search's limit); "
+                     f"'archcalc sizes' lists the valid sizes in a range")
     notes.append("formulas are exact for every valid size; params do not depend on the batch B")
     fields = {f: getattr(report, f) for f in ("model", "input_shape", "batch", "dtype", "layers")}
     return SymbolicReport(**fields, conditions=conditions, min_input=min_input,

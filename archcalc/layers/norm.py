@@ -10,11 +10,22 @@ from ..core.work import Work
 from .base import Layer, register
 
 
+def _triangle(n: int) -> int:
+    """1 + 2 + … + n, 0 for n ≤ 0."""
+    return n * (n + 1) // 2 if n > 0 else 0
+
+
 def lrn_window_total(channels: int, size: int) -> int:
-    """Σ over channels of the LRN window length, clipped at the first and last map."""
+    """Σ over channels c of the LRN window length, the window [c − h, c + h]
+    (h = ⌊size/2⌋, size odd) clipped to the maps 0..C−1; in closed form
+
+        C·(2h + 1) − 2·(T(h) − T(h − C)),   T(n) = n(n + 1)/2 (0 for n ≤ 0)
+
+    (the full windows, less what the clipping cuts at each end: h, h − 1, … maps for the
+    first min(C, h) channels, and as many at the other end)."""
     half = size // 2
-    return sum(min(channels - 1, c + (size - 1 - half)) - max(0, c - half) + 1
-               for c in range(channels))
+    c = channels
+    return c * (2 * half + 1) - 2 * (_triangle(half) - _triangle(half - c))
 
 
 @register

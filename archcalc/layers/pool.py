@@ -2,13 +2,14 @@
 average pooling.  All windows go through the one rule in :func:`shapes.window_out`."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from ..errors import SpecError
-from ..spec.fields import attr, boolean, optional, pair, padding
 from ..core.shapes import Shape, ceildiv
 from ..core.windows import Geometry, Keep, Whole, window_geometry
 from ..core.work import Work
+from ..errors import ArchcalcError, SpecError
+from ..spec.fields import attr, boolean, optional, pair, padding
 from .activation import activation_work
 from .base import Layer, register, require_map
 from .conv import resolve_padding, window_shape
@@ -207,13 +208,29 @@ def adaptive_windows(size: int, out: int):
 
 
 def largest_adaptive_window(size: int, out: int) -> int:
-    """The longest of PyTorch's ``out`` adaptive windows over ``size`` cells."""
-    return max(ceildiv((i + 1) * size, out) - (i * size) // out for i in range(out))
+    """The longest of PyTorch's ``out`` adaptive windows over ``size`` cells:
+    max over i of ⌈(i+1)·size/out⌉ − ⌊i·size/out⌋ = ⌈(size + out − g)/out⌉, g = gcd;
+    bin i spans ⌈f + size/out⌉ cells, f the fraction of i·size/out, at most 1 − g/out."""
+    return ceildiv(size + out - math.gcd(size, out), out)
+
+
+#: Most adaptive bins along an axis whose size is a symbol (symbolic mode writes one
+#: ceiling term per bin; integer sizes use the closed form and have no such limit).
+MAX_SYMBOLIC_BINS = 64
 
 
 def adaptive_window_total(size, out: int):
     """Σ over the ``out`` adaptive windows of their lengths (PyTorch's rule:
-    window i spans [⌊i·size/out⌋, ⌈(i+1)·size/out⌉))."""
+    window i spans [⌊i·size/out⌋, ⌈(i+1)·size/out⌉)).
+
+    For integers the sum is ``size + out − gcd(size, out)``: the floors telescope against
+    the ceilings, and ⌈j·size/out⌉ exceeds ⌊j·size/out⌋ for all j in 1..out but the
+    gcd(size, out) multiples of out/gcd.  A symbolic size keeps the sum of its terms."""
+    if isinstance(size, int) or getattr(size, "is_Integer", False):
+        return int(size) + out - math.gcd(int(size), out)
+    if out > MAX_SYMBOLIC_BINS:
+        raise ArchcalcError(f"adaptive pooling to {out:,} bins along an axis has no formula "
+                            f"in H and W here (at most {MAX_SYMBOLIC_BINS}); use integer sizes")
     return sum(ceildiv((i + 1) * size, out) - (i * size) // out for i in range(out))
 
 

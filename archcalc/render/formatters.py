@@ -62,6 +62,12 @@ def _is_int(n) -> bool:
     return isinstance(n, int) or getattr(n, "is_Integer", False)
 
 
+def _is_symbolic(report: Report) -> bool:
+    """Symbolic mode: some total is a formula (a model without MACs may still have some)."""
+    t = report.totals
+    return not all(_is_int(v) for v in (t.macs, t.flops, t.connections, t.activation_bytes))
+
+
 def formula(n) -> str:
     """A symbolic figure (a sympy expression, symbolic mode only) as a readable formula."""
     from ..analyses.symbolic import formula as sympy_formula  # sympy stays off the integer path
@@ -85,13 +91,24 @@ def _exact(n):
     return int(n) if _is_int(n) else formula(n)
 
 
+def _three_figures(n: int, scale: int) -> str:
+    """n / scale to three significant figures, as float formatting gives it; numbers past
+    a float's range (10³⁰⁸) are divided exactly instead of overflowing."""
+    try:
+        return f"{n / scale:.3g}"
+    except OverflowError:
+        from decimal import Decimal, localcontext
+
+        with localcontext() as ctx:
+            ctx.prec = 28
+            return f"{Decimal(n) / Decimal(scale):.3g}"
+
+
 def human_bytes(n: int) -> str:
     """Binary units, three significant figures: 1,161,600 → '1.11 MiB'."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{value:.3g} {unit}"
-        value /= 1024
+    for power, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB")):
+        if n < 1024 ** (power + 1) or unit == "TiB":
+            return f"{n} B" if unit == "B" else f"{_three_figures(n, 1024 ** power)} {unit}"
     raise AssertionError("unreachable")
 
 
@@ -99,7 +116,7 @@ def human_count(n: int) -> str:
     """Decimal units for a summary line: 60,965,224 → '61.0 M'."""
     for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
         if n >= scale:
-            return f"{n / scale:.3g} {unit}"
+            return f"{_three_figures(n, scale)} {unit}"
     return str(n)
 
 
@@ -178,7 +195,7 @@ def _summary(report: Report) -> str:
     head = (f"{report.model} · input {shape_text(report.input_shape)} · batch {report.batch} · "
             f"{report.dtype}\n")
     notes = "".join(f"\nnote: {note}" for note in getattr(report, "notes", ()))
-    if not _is_int(t.macs):  # symbolic: the total formulas are in the 'total' block
+    if _is_symbolic(report):  # symbolic: the total formulas are in the 'total' block
         params = f"{int(t.params):,}" if _is_int(t.params) else formula(t.params)
         return head + f"params {params} ({human_bytes(t.param_bytes)})" + notes
     text = (head + f"params {t.params:,} ({human_bytes(t.param_bytes)}) · MACs {human_count(t.macs)} · "
@@ -216,7 +233,7 @@ def _format_text_symbolic(report: Report, keys) -> str:
 
 def format_text(report: Report, columns=None, rf=None) -> str:
     """Aligned columns, thousands separators, activation memory in binary units."""
-    if not _is_int(report.totals.macs):
+    if _is_symbolic(report):
         return _format_text_symbolic(report, columns or DEFAULT_KEYS)
     from tabulate import tabulate
 

@@ -42,6 +42,12 @@ ITEM_KEYS = {
 }
 STRUCTURAL = ("concat", "residual", "side")
 MAX_BLOCK_DEPTH = 16
+#: Most items (layers, structures, block uses and block repetitions) a spec may expand
+#: to after blocks and repeats: bounds the work of building (the bundled specs: < 700).
+MAX_LAYERS = 10_000
+#: Deepest nesting of layer lists (blocks, branches, bodies, side branches) after
+#: expansion, so no later pass over the tree can exhaust Python's stack.
+MAX_NESTING = 64
 
 
 def _line(mapping: Any, key: str | None = None) -> int | None:
@@ -91,6 +97,14 @@ class _Builder:
     nodes: list = field(default_factory=list)
     read: set = field(default_factory=set)      # tensors some node reads
     side_ends: list = field(default_factory=list)
+    expanded: int = 0   # items built so far, counted against MAX_LAYERS
+    nesting: int = 0    # layer lists open now, against MAX_NESTING
+
+    def count(self, item: Any, layer: str | None = None) -> None:
+        self.expanded += 1
+        if self.expanded > MAX_LAYERS:
+            raise self.fail(f"the spec expands to more than {MAX_LAYERS:,} layers and block "
+                            f"repetitions (check 'repeat')", item, layer=layer)
 
     def fail(self, message: str, item: Any = None, key: str | None = None, layer: str | None = None):
         return SpecError(message, file=self.file, line=_line(item, key), layer=layer)
@@ -111,8 +125,14 @@ class _Builder:
         """Build ``items`` in order; returns the tensor the last of them produces."""
         if not isinstance(items, list):
             raise self.fail(f"expected a list of layers, got {type(items).__name__}", where)
+        if self.nesting >= MAX_NESTING:
+            raise self.fail(f"layer lists nest deeper than {MAX_NESTING} (blocks, branches "
+                            f"and bodies together)", where)
+        self.nesting += 1
         for index, item in enumerate(items, 1):
+            self.count(item if isinstance(item, dict) else where)
             current = self.item(item, index, prefix, env, scope, current, default_prefix, depth)
+        self.nesting -= 1
         return current
 
     def item(self, item: Any, index: int, prefix: str, env: Mapping[str, Any], scope: _Scope,
@@ -270,6 +290,9 @@ class _Builder:
     def block_use(self, item: Any, index: int, prefix: str, env: Mapping[str, Any],
                   scope: _Scope, current: str, depth: int) -> str:
         name = item["block"]
+        if not isinstance(name, str):
+            hint = " (YAML reads yes/no/on/off as booleans: quote the name)" if isinstance(name, bool) else ""
+            raise self.fail(f"'block' names a block, got {fields._describe(name)}{hint}", item, "block")
         if name not in self.blocks:
             raise self.fail(f"unknown block '{name}'{did_you_mean(str(name), self.blocks)}",
                             item, "block")
@@ -280,9 +303,17 @@ class _Builder:
         path = prefix + instance
         self.check_keys(item, ITEM_KEYS["block"], path, "a block use")
         block = self.blocks[name]
-        repeat = fields.positive_int(self.resolve(item, "repeat", env, path)) if "repeat" in item else 1
+        repeat = 1
+        if "repeat" in item:
+            try:
+                repeat = fields.positive_int(self.resolve(item, "repeat", env, path))
+            except SpecError as err:
+                raise err.at(file=self.file, line=_line(item, "repeat"), layer=path,
+                             key="repeat") from None
         x = self.one_input(item, env, scope, path, current)
         for r in range(repeat):
+            if r:
+                self.count(item, path)
             args = self.block_args(block, item, env, path, first=(r == 0))
             inner = path if repeat == 1 else f"{path}/{r}"
             # the block sees the names visible where it is used, so tensor arguments

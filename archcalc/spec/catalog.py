@@ -15,13 +15,19 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 def specs_dir() -> Path:
-    """The folder of bundled specs (the top-level specs/ folder, shipped as archcalc.specs)."""
+    """The folder of bundled specs (the top-level specs/ folder, shipped as archcalc.specs).
+
+    Code run from a source tree (a checkout with setup.cfg beside the package) reads that
+    tree's specs/, not those of whichever tree an editable install maps archcalc.specs to."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "setup.cfg").is_file() and (root / "specs" / "__init__.py").is_file():
+        return root / "specs"
     try:
         from importlib.resources import files
 
         return Path(str(files("archcalc.specs")))
-    except ModuleNotFoundError:  # running from a source tree that was never installed
-        return Path(__file__).resolve().parents[2] / "specs"
+    except ModuleNotFoundError:  # pragma: no cover - neither installed nor a source tree
+        return root / "specs"
 
 
 @lru_cache(maxsize=None)

@@ -8,24 +8,32 @@ unknown keys, so no layer is ever built from an unchecked mapping.
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 from typing import Any, Callable, Mapping
 
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError, did_you_mean, quoted
 
 Parser = Callable[[Any], Any]
 REQUIRED = dataclasses.MISSING
 
+#: Largest size a spec or the command line may give (a channel count, a height, a
+#: kernel, a padding, a stride, a repeat count, a batch): 10⁹, far past any real network,
+#: small enough that every count stays an exact integer that prints (docs/conventions.md,
+#: "Limits").
+MAX_SIZE = 10**9
+
 
 def _describe(value: Any) -> str:
+    """What arrived, for a message: one line, long values cut."""
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if isinstance(value, (list, tuple)):
-        return f"list {list(value)}"
+        return f"list {quoted(reprlib.repr(list(value)))}"
     if isinstance(value, dict):
         return "a mapping"
     if value is None:
         return "nothing"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {quoted(reprlib.repr(value))}"
 
 
 def _int(value: Any, minimum: int) -> int:
@@ -33,6 +41,8 @@ def _int(value: Any, minimum: int) -> int:
         raise SpecError(f"expected an integer ≥ {minimum}, got {_describe(value)}")
     if value < minimum:
         raise SpecError(f"expected an integer ≥ {minimum}, got {value}")
+    if value > MAX_SIZE:
+        raise SpecError(f"expected an integer ≤ 10^9 (archcalc's largest size), got {value:,}")
     return value
 
 
@@ -62,7 +72,7 @@ def padding(value: Any) -> str | tuple[tuple[int, int], tuple[int, int]]:
             return (0, 0), (0, 0)
         if word == "same":
             return "same"
-        raise SpecError(f"expected 'same', 'valid', an integer or a list, got {value!r}")
+        raise SpecError(f"expected 'same', 'valid', an integer or a list, got {_describe(value)}")
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
             raise SpecError(f"expected [ph, pw] or [[top, bottom], [left, right]], got {_describe(value)}")
@@ -86,15 +96,21 @@ def boolean(value: Any) -> bool:
 
 
 def number(value: Any) -> float:
+    """A finite number (an integer is converted; inf and nan are refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(f"expected a number, got {_describe(value)}")
-    return float(value)
+    if isinstance(value, int) and abs(value) > 10**300:
+        raise SpecError("expected a finite number, got an integer beyond 10^300")
+    x = float(value)
+    if x != x or x in (float("inf"), float("-inf")):
+        raise SpecError(f"expected a finite number, got {value}")
+    return x
 
 
 def fraction(value: Any) -> float:
     x = number(value)
     if not 0.0 <= x < 1.0:
-        raise SpecError(f"expected a number in [0, 1), got {value}")
+        raise SpecError(f"expected a number in [0, 1), got {_describe(value)}")
     return x
 
 
@@ -143,7 +159,7 @@ def connection_table(value: Any) -> tuple[tuple[int, ...], ...]:
             raise SpecError(f"entry {m} must be a non-empty list of input map indices, got {_describe(row)}")
         indices = tuple(non_negative_int(i) for i in row)
         if len(set(indices)) != len(indices):
-            raise SpecError(f"entry {m} lists an input map twice: {list(indices)}")
+            raise SpecError(f"entry {m} lists an input map twice: {_describe(indices)}")
         rows.append(indices)
     return tuple(rows)
 

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import fields
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError, did_you_mean, quoted
 from ..core.shapes import Shape
 
 #: Figures a published entry can name; each is a column of the report (or derived from one).
@@ -25,6 +25,9 @@ ENTRY_KEYS = ("figure", "layer", "value", "precision", "source", "quote", "input
 _UNITS = {"": 1, "k": 10**3, "K": 10**3, "thousand": 10**3, "M": 10**6, "million": 10**6,
           "G": 10**9, "B": 10**9, "billion": 10**9, "T": 10**12,
           "KB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+#: Most digits a printed figure may have (papers print a handful; this keeps every
+#: figure an exact, printable number).
+MAX_PRINTED_DIGITS = 30
 _NUMBER = re.compile(r"^\s*~?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
 
 
@@ -46,7 +49,7 @@ class PrintedNumber:
 def parse_printed(raw: Any, precision: Any = None) -> PrintedNumber:
     """'138M' → 138,000,000 ± 0.5M; '1.8G' → ± 0.05G; 60965224 → exact; '96MB' → bytes."""
     if isinstance(raw, bool):
-        raise SpecError(f"expected a number as printed, got {raw!r}")
+        raise SpecError(f"expected a number as printed, got {quoted(repr(raw))}")
     if isinstance(raw, int):
         value, unit_precision = Fraction(raw), Fraction(0)
         text = f"{raw:,}"
@@ -54,9 +57,12 @@ def parse_printed(raw: Any, precision: Any = None) -> PrintedNumber:
         found = _NUMBER.match(str(raw))
         if not found or found.group(2) not in _UNITS:
             units = ", ".join(u for u in _UNITS if u)
-            raise SpecError(f"cannot read {raw!r} as a printed number (digits and an optional "
+            raise SpecError(f"cannot read {quoted(repr(raw))} as a printed number (digits and an optional "
                             f"unit: {units})")
         digits, unit = found.group(1).replace(",", ""), _UNITS[found.group(2)]
+        if len(digits) > MAX_PRINTED_DIGITS:
+            raise SpecError(f"a printed number of {len(digits):,} digits: at most "
+                            f"{MAX_PRINTED_DIGITS} are read")
         decimals = len(digits.split(".")[1]) if "." in digits else 0
         value = Fraction(digits) * unit
         unit_precision = Fraction(unit, 10**decimals) if unit != 1 or decimals else Fraction(0)
@@ -113,7 +119,7 @@ def parse_published(raw: Any, line_of=lambda key: None) -> tuple[Published, ...]
 
 def _entry(item: Any, line: int | None) -> Published:
     if not isinstance(item, dict):
-        raise SpecError(f"a published entry must be a mapping, got {item!r}")
+        raise SpecError(f"a published entry must be a mapping, got {quoted(repr(item))}")
     for key in item:
         if key not in ENTRY_KEYS:
             raise SpecError(f"unknown key '{key}' in a published entry"
@@ -131,7 +137,7 @@ def _entry(item: Any, line: int | None) -> Published:
             raise SpecError("an 'output' figure needs the 'layer' it belongs to")
         value = item["value"]
         if not isinstance(value, list) or not value:
-            raise SpecError(f"an output value is a list of sizes, got {value!r}")
+            raise SpecError(f"an output value is a list of sizes, got {quoted(repr(value))}")
         shape, number = tuple(fields.positive_int(v) for v in value), None
     else:
         shape, number = None, parse_printed(item["value"], item.get("precision"))

@@ -10,7 +10,10 @@ import sys
 
 import click
 
+from .conventions import CONVENTIONS
+from .core.dtypes import DTYPE_BYTES, NUMERIC_DTYPES
 from .errors import ArchcalcError, one_line, quoted
+from .render.formatters import FORMATTERS
 from .spec.fields import MAX_SIZE
 
 EXIT_DISAGREE = 1
@@ -92,18 +95,17 @@ def list_models():
 
 @cli.command()
 @click.argument("model")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv", "json", "latex"]),
+@click.option("--format", "fmt", type=click.Choice(list(FORMATTERS)),
               default="text", show_default=True, help="output format")
 @click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
 @click.option("--batch", type=BATCH, default=1, show_default=True,
               help="batch size: scales connections, MACs, FLOPs and activations")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8", "float64"]),
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)),
               default=None, help="element type for bytes (default: the spec's, else float32)")
 @click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
               help="set a model option declared in the spec (repeatable), e.g. aux_logits=true")
 @click.option("--convention", default="archcalc", show_default=True,
-              type=click.Choice(["archcalc", "torchinfo", "fvcore", "thop", "ptflops",
-                                 "flopcounter", "netscope"]),
+              type=click.Choice(list(CONVENTIONS)),
               help="count MACs/FLOPs (and memory) as that tool does (docs/conventions-compared.md)")
 @click.option("--columns", "columns_text", metavar="A,B,...",
               help="columns to show, by JSON name (also comparisons, additions, "
@@ -291,7 +293,7 @@ def docs(out_dir, check):
               help="seed of the weights and input")
 @click.option("--batch", type=BATCH, default=1, show_default=True, help="batch size")
 @click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+@click.option("--dtype", type=click.Choice(NUMERIC_DTYPES), default="float32",
               show_default=True, help="element type of the arrays")
 @click.option("--save", metavar="FILE.npz", help="write input, weights and outputs to one .npz")
 @click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,

@@ -4,13 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .dtypes import DTYPE_BYTES
 from .engine import propagate
 from ..errors import ArchcalcError
 from .graph import Model
 from .shapes import Shape
 
-#: Bytes per element of each supported dtype.
-DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 #: The counted columns, in table order; totals sum each of them over the rows.
 COUNT_FIELDS = ("params", "connections", "macs", "flops", "activations", "activation_bytes")

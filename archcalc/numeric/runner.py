@@ -17,12 +17,13 @@ from typing import Callable
 
 import numpy as np
 
+from ..core.dtypes import NUMERIC_DTYPES
 from ..core.graph import Model, walk
 from ..core.shapes import Shape
 from ..layers.npkit import trainable_count
 from .tally import Ops
 
-DTYPES = ("float32", "float64")
+DTYPES = NUMERIC_DTYPES
 
 
 @dataclass(frozen=True)

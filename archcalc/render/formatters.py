@@ -11,7 +11,6 @@ from typing import Callable
 from ..errors import ArchcalcError, did_you_mean
 from ..core.report import Report
 
-FORMATS = ("text", "markdown", "csv", "json", "latex")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ..core.dtypes import DTYPE_BYTES
 from ..core.graph import INPUT, Model, Node
 from ..errors import ArchcalcError, SpecError, did_you_mean
 from ..layers import REGISTRY
@@ -28,7 +29,6 @@ from . import fields
 from .expr import substitute
 from .published import parse_published
 
-DTYPES = ("float32", "float16", "bfloat16", "int8", "float64")
 TOP_KEYS = ("name", "description", "source", "input", "dtype", "layers", "blocks", "options",
             "notes", "published", "outputs")
 BLOCK_KEYS = ("params", "layers", "description", "output")
@@ -407,7 +407,7 @@ def build_model(doc: Any, file: str | None = None, options: Mapping[str, Any] | 
             raise fail(f"missing required key '{key}'")
     try:
         input_shape = fields.input_shape(doc["input"])
-        dtype = fields.choice(*DTYPES)(doc.get("dtype", "float32"))
+        dtype = fields.choice(*DTYPE_BYTES)(doc.get("dtype", "float32"))
         texts = {k: fields.text(doc.get(k, "")) for k in ("description", "source", "notes")}
         name = fields.text(doc.get("name", default_name))
     except SpecError as err:

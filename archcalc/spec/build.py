@@ -230,13 +230,10 @@ class _Builder:
                 raise self.fail(f"{layer.type_name} merges tensors: 'inputs' must name at least "
                                 f"two", item, "inputs" if given else None, layer=path)
         elif len(inputs) != arity:
-            if arity == 1:
-                wanted = "one tensor"
-            else:
-                wanted = f"{arity} tensors ('inputs: [x, like]')" if layer.type_name == "crop" \
-                    else f"{arity} tensors"
-            raise self.fail(f"{layer.type_name} reads {wanted}; 'inputs' lists {len(inputs)}",
-                            item, "inputs" if given else None, layer=path)
+            wanted = "one tensor" if arity == 1 else f"{arity} tensors"
+            said = f"'inputs' lists {len(inputs)}" if given else "name them in 'inputs'"
+            raise self.fail(f"{layer.type_name} reads {wanted}; {said}", item,
+                            "inputs" if given else None, layer=path)
         return inputs
 
     def check_keys(self, item: Any, allowed: tuple, path: str, kind: str) -> None:

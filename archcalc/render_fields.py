@@ -57,7 +57,7 @@ def format_sizes(scan, fmt: str = "text") -> str:
         listed = lambda pairs: ", ".join(show(p) for p in pairs) or "none"  # noqa: E731
     smallest = show(scan.smallest_valid) if scan.smallest_valid else "none found"
     if not scan.smallest_valid and getattr(scan, "search_limit", None):
-        smallest += f" up to {scan.search_limit:,} (the search's limit)"
+        smallest = f"none found in 1–{scan.search_limit:,} (the search's limit)"
     lines = [f"{scan.model} · {where}",
              f"smallest valid input: {smallest}",
              f"valid ({len(scan.valid)}): {listed(scan.valid)}",

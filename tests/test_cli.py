@@ -224,7 +224,7 @@ def test_searches_for_the_smallest_size_stop_at_the_cap(capsys, tmp_path):
     """)
     started = time.perf_counter()
     status, out, _ = run_cli(capsys, "sizes", str(path), "--min", "1", "--max", "5")
-    assert status == 0 and "smallest valid input: none found up to 10,000 (the search's limit)" in out
+    assert status == 0 and "smallest valid input: none found in 1–10,000 (the search's limit)" in out
     status, out, _ = run_cli(capsys, "table", str(path), "--symbolic")
     assert status == 0 and "no smallest valid H and W found up to 10,000" in out
     assert time.perf_counter() - started < 30
@@ -237,3 +237,49 @@ def test_symbolic_model_without_macs(capsys, tmp_path):
     status, out, err = run_cli(capsys, "table", str(path), "--symbolic")
     assert status == 0 and not err
     assert "act. mem:     12*B*H*W" in out
+
+
+def test_scans_of_long_models_are_bounded_by_work(capsys, tmp_path, monkeypatch):
+    """Sizes tried × layers is capped (here at 100,000, a 100-layer model): a wide scan
+    is refused, and the search below a range says where it stopped (1,000 sizes) instead
+    of naming a smallest size it never reached."""
+    import archcalc.sizes
+
+    monkeypatch.setattr(archcalc.sizes, "MAX_SCAN_WORK", 100_000)
+    path = write_spec(tmp_path, """
+        name: long
+        input: [1, 1600, 1600]
+        layers:
+          - {block: b, repeat: 99}
+          - {name: p, type: maxpool, kernel: 1500}
+        blocks:
+          b: {layers: [{type: relu}]}
+    """)
+    status, _, err = run_cli(capsys, "sizes", str(path), "--min", "1", "--max", "2000")
+    assert status == 2 and "at most 100,000 layer evaluations" in err
+    status, out, _ = run_cli(capsys, "sizes", str(path), "--min", "1600", "--max", "1601")
+    assert status == 0 and "valid (2): 1600–1601" in out
+    assert "smallest valid input: none found in 1–1,000 (the search's limit)" in out
+
+
+@pytest.mark.parametrize("window, repeat, fragment", [
+    ("{type: maxpool, kernel: 1, stride: [1, 2], padding: same}", 3, "at most 2 windows narrower"),
+    ("{type: maxpool, kernel: 1, stride: 3, ceil_mode: true}", 3, "at most 2 windows narrower"),
+    ("{type: conv, filters: 1, kernel: 1, stride: 2}", 33, "at most 32 strided windows"),
+])
+def test_symbolic_refuses_formulas_that_would_explode(capsys, tmp_path, window, repeat, fragment):
+    """Each window narrower than its stride copies the formula into every case (five of
+    them took a minute): past the caps --symbolic refuses at once, naming the layer."""
+    path = write_spec(tmp_path, f"""
+        name: s
+        input: [1, 1000000, 1000000]
+        layers:
+          - {{block: b, repeat: {repeat}}}
+        blocks:
+          b: {{layers: [{window}]}}
+    """)
+    status, out, err = run_cli(capsys, "table", str(path), "--symbolic")
+    assert status == 2 and out == "" and fragment in err and err.count("\n") == 1
+    assert f"layer 'b1/{repeat - 1}/" in err
+    status, _, _ = run_cli(capsys, "table", str(path))
+    assert status == 0  # integer sizes are not limited

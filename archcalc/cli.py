@@ -134,7 +134,10 @@ def table(model, fmt, input_text, batch, dtype, option_texts, convention, column
         from .receptive import receptive_fields
 
         fields = receptive_fields(spec, shape)
-    click.echo(FORMATTERS[fmt](report, columns, rf=fields), nl=False)
+    try:
+        click.echo(FORMATTERS[fmt](report, columns, rf=fields), nl=False)
+    except ArchcalcError as err:  # a receptive field too large to print
+        raise err.at(file=spec.file) from None
 
 
 def _range(text: str | None, default: tuple) -> tuple:
@@ -184,7 +187,10 @@ def rf(model, input_text, option_texts, fmt):
 
     spec = load_with_options(model, option_texts)
     fields = receptive_fields(spec, input_shape(spec, input_text))
-    click.echo(format_rf(spec.name, fields, fmt), nl=False)
+    try:
+        click.echo(format_rf(spec.name, fields, fmt), nl=False)
+    except ArchcalcError as err:  # a receptive field too large to print
+        raise err.at(file=spec.file) from None
 
 
 @cli.command()

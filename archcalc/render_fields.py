@@ -90,12 +90,29 @@ def _start_text(x) -> str:
     return str(_number(x))
 
 
+#: Largest receptive-field figure printed (strides multiply along a model, so 300 layers
+#: of stride 10⁹ reach 10²⁷⁰⁰; Python will not even print an integer of 4,300 digits).
+MAX_RF = 10**100
+
+
+def _bounded(field) -> None:
+    values = list(field.rf) + list(field.jump or ()) + [abs(s) for s in field.start]
+    if any(v > MAX_RF for v in values):
+        from .errors import ArchcalcError
+
+        raise ArchcalcError("receptive field, jump or start beyond 10^100 input pixels "
+                            "(strides multiply along the model); archcalc prints them up to "
+                            "10^100", layer=field.name)
+
+
 def rf_cells(field) -> list:
+    _bounded(field)
     note = f"largest of {field.paths} paths" if field.paths > 1 else ""
     return [_pair(field.rf), _pair(field.jump), _pair(field.start, _start_text), note]
 
 
 def rf_json(field) -> dict:
+    _bounded(field)
     out = {"rf": list(field.rf), "jump": list(field.jump) if field.jump else None,
            "start": [_number(s) for s in field.start]}
     if field.paths > 1:

@@ -283,3 +283,20 @@ def test_symbolic_refuses_formulas_that_would_explode(capsys, tmp_path, window, 
     assert f"layer 'b1/{repeat - 1}/" in err
     status, _, _ = run_cli(capsys, "table", str(path))
     assert status == 0  # integer sizes are not limited
+
+
+@pytest.mark.parametrize("args", [["rf"], ["rf", "--format", "json"], ["table", "--rf"]])
+def test_receptive_fields_too_large_to_print(capsys, tmp_path, args):
+    """600 windows of stride 10⁹ make a jump of 10⁵⁴⁰⁰ pixels, past what Python prints:
+    one line naming the first layer past 10^100, not a ValueError."""
+    path = write_spec(tmp_path, """
+        name: deep
+        input: [1, 16, 16]
+        layers:
+          - {block: b, repeat: 600}
+        blocks:
+          b: {layers: [{type: maxpool, kernel: 1, stride: 1000000000, padding: same}]}
+    """)
+    status, out, err = run_cli(capsys, args[0], str(path), *args[1:])
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "model.yaml: layer 'b1/11/maxpool1': receptive field, jump or start beyond 10^100" in err

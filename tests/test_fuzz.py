@@ -403,7 +403,10 @@ def commands(base: str):
     small = base in SMALL
     options = [["table"], ["table", "--format", "json"], ["table", "--format", "markdown"],
                ["table", "--format", "csv"], ["table", "--format", "latex"], ["table", "--rf"],
-               ["table", "--convention", "fvcore"], ["table", "--columns", "name,divisions,exponentials"],
+               *[["table", "--convention", c] for c in ("torchinfo", "fvcore", "thop", "ptflops",
+                                                         "flopcounter", "netscope")],
+               ["table", "--columns", "name,comparisons,additions,multiplications,divisions,exponentials"],
+               ["table", "--batch", "1000000000", "--dtype", "float64"], ["rf", "--format", "json"],
                ["rf"], ["check"], ["sizes", "--min", "20", "--max", "40"]]
     if small:
         options += [["table", "--symbolic"], ["verify"], ["sizes", "--max", "64"]]
@@ -412,7 +415,7 @@ def commands(base: str):
 
 # --- the fuzz tests ----------------------------------------------------------------------
 
-@fuzz_settings(ci_examples=60)
+@fuzz_settings(ci_examples=150)
 @given(spec=mutated_specs(), data=st.data())
 def test_mutated_bundled_specs(workdir, spec, data):
     """Any mutation of any bundled spec, under any command: a clean exit or one error line."""
@@ -434,7 +437,8 @@ def hostile_documents(draw):
     repeats and nested repeats, huge sizes through layers that loop per element, huge
     literals, bad tags and bytes."""
     kind = draw(st.sampled_from(["bomb", "deep_flow", "deep_block", "recursive", "repeat",
-                                 "nested_repeat", "huge_layer", "literal", "expression"]))
+                                 "nested_repeat", "huge_layer", "literal", "expression",
+                                 "strided"]))
     head = "name: h\ninput: [3, 16, 16]\n"
     if kind == "bomb":
         field = draw(st.sampled_from(["notes", "input", "layers", "options", "published", "name",
@@ -469,6 +473,17 @@ def hostile_documents(draw):
         shape = draw(st.sampled_from(["[3, 16, 16]", f"[{big}, 4, 4]", f"[3, {big}, 2]",
                                       f"[{big}, {big}, {big}]"]))
         return f"name: h\ninput: {shape}\nlayers: [{layer}]\n"
+    if kind == "strided":  # long chains of windows: nested formulas, growing jumps
+        window = draw(st.sampled_from([
+            "{type: maxpool, kernel: 1, stride: 1000000000, padding: same}",
+            "{type: maxpool, kernel: 1, stride: [1, 3], ceil_mode: true}",
+            "{type: avgpool, kernel: 1, stride: 2, padding: same}",
+            "{type: conv, filters: 1, kernel: 1, stride: 2}",
+            "{type: maxpool, kernel: 3, stride: 2, padding: 1}",
+            "{type: adaptive_avgpool, output: 1000000000}"]))
+        n = draw(st.sampled_from([1, 2, 3, 4, 5, 8, 33, 300, 600, 4999]))
+        return (f"name: s\ninput: [1, {draw(st.sampled_from([16, 1000000]))}, 16]\n"
+                f"layers: [{{block: b, repeat: {n}}}]\nblocks:\n  b: {{layers: [{window}]}}\n")
     if kind == "literal":
         digits = draw(st.sampled_from([29, 30, 31, 4300, 5000, 100000]))
         return head + f"layers: [{{type: conv, filters: {'7' * digits}, kernel: 1}}]\n"
@@ -478,7 +493,7 @@ def hostile_documents(draw):
     return head + f"options: {{a: 3}}\nlayers: [{{type: conv, filters: '{expr}', kernel: 1}}]\n"
 
 
-@fuzz_settings(ci_examples=40)
+@fuzz_settings(ci_examples=100)
 @given(text=hostile_documents(), command=st.sampled_from(
     [["table"], ["table", "--format", "json"], ["rf"], ["sizes", "--max", "32"],
      ["table", "--symbolic"], ["check"], ["verify"]]))
@@ -530,7 +545,7 @@ def command_lines(draw):
     return argv
 
 
-@fuzz_settings(ci_examples=80)
+@fuzz_settings(ci_examples=150)
 @given(argv=command_lines())
 def test_command_lines(workdir, argv):
     """Any mix of commands, models and flag values: a clean exit or one error line."""

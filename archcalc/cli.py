@@ -330,6 +330,10 @@ def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fm
         raise click.exceptions.Exit(EXIT_DISAGREE)
 
 
+# click ≥ 8.2 raises this for a group called without a command (older click prints help)
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and turns every user error into one line and exit 2."""
     try:
@@ -338,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     except ArchcalcError as err:
         click.echo(f"archcalc: error: {err.render()}", err=True)
         return EXIT_BAD_INPUT
+    except _NO_ARGS_IS_HELP as err:  # bare `archcalc`: the help, not an error squeezed to a line
+        click.echo(err.ctx.get_help())
+        return 0
     except click.UsageError as err:
         message = one_line(err.format_message().replace("\n", " "))
         click.echo(f"archcalc: error: {message}", err=True)

@@ -300,3 +300,9 @@ def test_receptive_fields_too_large_to_print(capsys, tmp_path, args):
     status, out, err = run_cli(capsys, args[0], str(path), *args[1:])
     assert status == 2 and out == "" and err.count("\n") == 1
     assert "model.yaml: layer 'b1/11/maxpool1': receptive field, jump or start beyond 10^100" in err
+
+
+def test_bare_archcalc_prints_its_help(capsys):
+    """No command: the help on stdout, status 0 (not the help squeezed into an error line)."""
+    status, out, err = run_cli(capsys)
+    assert status == 0 and err == "" and out.startswith("Usage: archcalc") and "table" in out

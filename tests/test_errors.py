@@ -353,3 +353,11 @@ def test_nesting_of_layer_lists_is_capped(capsys, tmp_path):
 """ for i in range(15)) + "  b15:\n    layers:\n      - {type: relu}\n"
     check(capsys, write_spec(tmp_path, HEAD + "  - {block: b0}\nblocks:\n" + blocks),
           "model.yaml:", "nest deeper than 64")
+
+
+def test_too_many_published_entries(capsys, tmp_path):
+    """Each entry may cost an analysis of its own: more than 200 are refused at once."""
+    entries = "".join(f"  - {{figure: params, value: {i}, source: s, input: [3, {32 + i}, 32]}}\n"
+                      for i in range(201))
+    text = HEAD + "  - {name: r, type: relu}\npublished:\n" + entries
+    check(capsys, write_spec(tmp_path, text), "model.yaml:5:", "201 entries; at most 200")

@@ -96,7 +96,10 @@ class _Builder:
         self.nesting += 1
         nodes = []
         for index, item in enumerate(items, 1):
-            self.count(item if isinstance(item, dict) else where)
+            if not isinstance(item, dict):  # located at the list's owner
+                raise self.fail(f"layer {index} must be a mapping with a 'type', got "
+                                f"{fields._describe(item)}", where)
+            self.count(item)
             node = self.item(item, index, prefix, env, default_prefix, depth)
             if node is not None:
                 nodes.extend(node)
@@ -261,15 +264,16 @@ def build_model(doc: Any, file: str | None = None, options: Mapping[str, Any] | 
     for key in ("input", "layers"):
         if key not in doc:
             raise fail(f"missing required key '{key}'")
-    try:
-        input_shape = parse_input(doc["input"])
-        dtype = fields.choice(*DTYPES)(doc.get("dtype", "float32"))
-        texts = {k: fields.text(doc.get(k, "")) for k in ("description", "source", "notes")}
-        name = fields.text(doc.get("name", default_name))
-    except SpecError as err:
-        bad = next((k for k in ("input", "dtype", "description", "source", "notes", "name")
-                    if k in doc), None)
-        raise err.at(file=file, line=_line(doc, bad)) from None
+    def top(key: str, parse, default: Any = None) -> Any:
+        try:
+            return parse(doc[key] if key in doc else default)
+        except SpecError as err:  # located at the key that failed
+            raise err.at(file=file, line=_line(doc, key), key=key) from None
+
+    input_shape = top("input", parse_input)
+    dtype = top("dtype", fields.choice(*DTYPES), "float32")
+    texts = {k: top(k, fields.text, "") for k in ("description", "source", "notes")}
+    name = top("name", fields.text, default_name)
 
     declared = doc.get("options") or {}
     if not isinstance(declared, dict):

@@ -361,3 +361,14 @@ def test_too_many_published_entries(capsys, tmp_path):
                       for i in range(201))
     text = HEAD + "  - {name: r, type: relu}\npublished:\n" + entries
     check(capsys, write_spec(tmp_path, text), "model.yaml:5:", "201 entries; at most 200")
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("name: 0\ninput: [3, 8, 8]\nlayers: [{type: relu}]\n", ["model.yaml:1:", "name: expected a string"]),
+    ("name: x\ninput: [3, 8, 8]\ndescription: [1]\nlayers: [{type: relu}]\n",
+     ["model.yaml:3:", "description: expected a string"]),
+    ("name: x\ninput: [3, 8, 8]\nlayers: [{type: relu}, 5]\n", ["model.yaml:", "layer 2 must be a mapping"]),
+])
+def test_top_level_errors_name_the_key_that_failed(capsys, tmp_path, text, fragments):
+    """A bad 'name' is reported at its own line, not at the first top-level key present."""
+    check(capsys, write_spec(tmp_path, text), *fragments)

@@ -26,10 +26,10 @@ def parse_input_shape(text: str, rank: int = 3):
     names = "C,H,W" if rank == 3 else ",".join(f"D{i}" for i in range(1, rank + 1))
     expected = f"--input must be {names}: {rank} positive integers (the model's input rank)"
     parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",")]
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ArchcalcError(f"{expected}, got '{quoted(text)}'") from None
+    # plain ASCII digits only: int() would also read '2_24' as 224 and '٣' as 3
+    if not all(p.isascii() and p.isdigit() and len(p) <= 30 for p in parts):
+        raise ArchcalcError(f"{expected}, got '{quoted(text)}'")
+    dims = tuple(int(p) for p in parts)
     if len(dims) != rank or any(d < 1 for d in dims):
         raise ArchcalcError(f"{expected}, got '{quoted(text)}'")
     if any(d > MAX_SIZE for d in dims):

@@ -372,3 +372,11 @@ def test_too_many_published_entries(capsys, tmp_path):
 def test_top_level_errors_name_the_key_that_failed(capsys, tmp_path, text, fragments):
     """A bad 'name' is reported at its own line, not at the first top-level key present."""
     check(capsys, write_spec(tmp_path, text), *fragments)
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("010", "reads 010 as the octal number 8"), ("1:30", "reads 1:30 as the base 60 number 90")])
+def test_yaml_11_integers_that_misread(capsys, tmp_path, value, fragment):
+    """`filters: 010` would silently be 8 filters and `1:30` 90: refused with the reason."""
+    text = HEAD + f"  - {{name: c, type: conv, filters: {value}, kernel: 1}}\n"
+    check(capsys, write_spec(tmp_path, text), "model.yaml:4:", fragment)

@@ -268,7 +268,8 @@ def build_model(doc: Any, file: str | None = None, options: Mapping[str, Any] | 
         try:
             return parse(doc[key] if key in doc else default)
         except SpecError as err:  # located at the key that failed
-            raise err.at(file=file, line=_line(doc, key), key=key) from None
+            named = None if err.message.startswith(key) else key  # "input must be …" names itself
+            raise err.at(file=file, line=_line(doc, key), key=named) from None
 
     input_shape = top("input", parse_input)
     dtype = top("dtype", fields.choice(*DTYPES), "float32")

@@ -514,10 +514,11 @@ def command_lines(draw):
     """A command, a model (bundled, missing, a folder or a device) and a few flags whose
     values are plausible, wrong or hostile."""
     command = draw(st.sampled_from(["table", "table", "rf", "sizes", "check", "verify",
-                                    "docs", "list", "tabel", "--version", "--help"]))
+                                    "docs", "list", "tabel", "--version", "--help", "plot"]))
     heavy = command in ("sizes", "verify")
-    models = list(SMALL if heavy else BUNDLED) + ["nope", "specs/none.yaml", ".", "/dev/null",
-                                                  "/", "-", "a\nb", "vgg61"]
+    pool = ["lenet5", "stack3x3", "inception_naive"] if command == "plot" else \
+        SMALL if heavy else BUNDLED
+    models = list(pool) + ["nope", "specs/none.yaml", ".", "/dev/null", "/", "-", "a\nb", "vgg61"]
     argv = [command]
     if command not in ("docs", "list", "--version", "--help"):
         argv.append(draw(st.sampled_from(models)))
@@ -527,7 +528,8 @@ def command_lines(draw):
              "sizes": ["--min", "--max", "--height", "--width", "--option", "--format"],
              "check": ["--format"], "verify": ["--seed", "--batch", "--input", "--option",
                                               "--format", "--dtype"],
-             "docs": ["--check", "--out"]}.get(command, ["--help", "--bogus"])
+             "docs": ["--check", "--out"],
+             "plot": ["--input", "--batch"]}.get(command, ["--help", "--bogus"])
     for flag in draw(st.lists(st.sampled_from(flags), max_size=4)):
         argv.append(flag)
         if flag in ("--symbolic", "--rf", "--check", "--help"):
@@ -536,6 +538,9 @@ def command_lines(draw):
             argv.append(draw(st.sampled_from(["nowhere", "/nonexistent/docs"])))
             continue
         argv.append(draw(st.sampled_from(FLAG_VALUES)))
+    if command == "plot":  # relative paths only: the cases run in a scratch folder
+        argv += ["-o", draw(st.sampled_from(["out.svg", "out.png", "out.pdf", "a/b/out.svg",
+                                             ".", "out"]))]
     if command == "docs" and "--check" not in argv:
         argv.append("--check")  # writing every page takes half a minute: check instead
     if command == "sizes" and "--max" not in argv and "--height" not in argv:

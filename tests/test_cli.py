@@ -309,3 +309,20 @@ def test_bare_archcalc_prints_its_help(capsys):
     """No command: the help on stdout, status 0 (not the help squeezed into an error line)."""
     status, out, err = run_cli(capsys)
     assert status == 0 and err == "" and out.startswith("Usage: archcalc") and "table" in out
+
+
+def test_a_file_name_that_is_not_utf8(capsys, tmp_path):
+    """A spec file named in bytes that are not UTF-8 (its name arrives with a lone
+    surrogate): the model name defaulted from it, and errors naming it, print escaped."""
+    raw = os.fsencode(tmp_path) + b"/\xff.yaml"
+    with open(raw, "wb") as handle:
+        handle.write(b"input: [3, 8, 8]\nlayers: [{type: relu}]\n")
+    name = os.fsdecode(raw)
+    status, out, _ = run_cli(capsys, "table", name)
+    assert status == 0 and out.startswith("\\udcff · input 3×8×8")
+    out.encode("utf-8")  # printable on any UTF-8 terminal
+    with open(raw, "ab") as handle:
+        handle.write(b"bogus: 1\n")
+    status, _, err = run_cli(capsys, "table", name)
+    assert status == 2 and "\\udcff.yaml:3:" in err and err.count("\n") == 1
+    err.encode("utf-8")

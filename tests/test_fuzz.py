@@ -555,3 +555,24 @@ def command_lines(draw):
 def test_command_lines(workdir, argv):
     """Any mix of commands, models and flag values: a clean exit or one error line."""
     assert_clean(run_case(argv, workdir=workdir))
+
+
+@fuzz_settings(ci_examples=60)
+@given(text=st.one_of(hostile_documents(), mutated_specs().map(lambda spec: spec[1])))
+def test_both_yaml_loaders_agree(text):
+    """The pure-Python fallback loader and the C loader each either read a text or refuse
+    it with a one-line SpecError (never another exception), and read the same data when
+    both accept it.  (They may differ on what they accept: libyaml takes a byte-order
+    mark in mid-stream, PyYAML does not.)"""
+    from archcalc import spec
+    from archcalc.errors import SpecError
+
+    results = []
+    for loader in (spec.PureLoader, spec.LOADER):
+        try:
+            results.append(("ok", spec.parse_yaml(text, "f.yaml", loader)))
+        except SpecError as err:
+            assert "\n" not in err.render()
+            results.append(("error", None))
+    if results[0][0] == results[1][0] == "ok":
+        assert results[0] == results[1]

@@ -355,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         click.echo(f"archcalc: error: {one_line(err.format_message())}", err=True)
         return err.exit_code
+    except MemoryError as err:  # last resort: an input that makes NumPy ask for too much
+        detail = f": {one_line(err)}" if str(err) else ""
+        click.echo(f"archcalc: error: out of memory{detail}", err=True)
+        return EXIT_BAD_INPUT
     except BrokenPipeError:  # e.g. `archcalc table vgg19 | head`
         sys.stderr.close()
         return 0

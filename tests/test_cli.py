@@ -326,3 +326,16 @@ def test_a_file_name_that_is_not_utf8(capsys, tmp_path):
     status, _, err = run_cli(capsys, "table", name)
     assert status == 2 and "\\udcff.yaml:3:" in err and err.count("\n") == 1
     err.encode("utf-8")
+
+
+def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
+    """A MemoryError (NumPy asked for more than there is) ends in one line and status 2."""
+    import archcalc.report
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 9.31 GiB for an array with shape (100000, 100000)")
+
+    monkeypatch.setattr(archcalc.report, "analyse", exhausted)
+    status, out, err = run_cli(capsys, "table", "lenet5")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("archcalc: error: out of memory: Unable to allocate 9.31 GiB")

@@ -9,9 +9,26 @@ exactly one stderr line starting ``archcalc: error:``.
 """
 from __future__ import annotations
 
-from hypothesis import given
+import contextlib
+import io
+import os
+import shlex
+import signal
+import sys
+import tempfile
+import traceback
+import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from archcalc.cli import main
+from archcalc.fields import spec_fields
+from archcalc.layers import REGISTRY
 from archcalc.shapes import ceildiv
 
 # --- closed forms of what were loops over a user-given size ------------------------------
@@ -71,22 +88,6 @@ def test_closed_forms_take_no_time_on_huge_sizes():
 # (README.md, "Fuzzing").  ARCHCALC_FUZZ_SECONDS and ARCHCALC_FUZZ_MIB change the per-case
 # time and memory limits.
 
-import contextlib  # noqa: E402  (the harness's imports, kept with it)
-import io  # noqa: E402
-import os  # noqa: E402
-import shlex  # noqa: E402
-import signal  # noqa: E402
-import tempfile  # noqa: E402
-import traceback  # noqa: E402
-import tracemalloc  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-import yaml  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-
-from archcalc.cli import main  # noqa: E402
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 BUNDLED = tuple(sorted(p.stem for p in SPECS.glob("*.yaml")))
@@ -261,7 +262,7 @@ def test_the_harness_sees_each_kind_of_failure(workdir, monkeypatch):
         return len(blob) * 0
 
     def two_lines():
-        print("archcalc: error: one\nand two", file=__import__("sys").stderr)
+        print("archcalc: error: one\nand two", file=sys.stderr)
         return 2
 
     def silent():
@@ -277,7 +278,6 @@ def test_the_harness_sees_each_kind_of_failure(workdir, monkeypatch):
 
 # --- strategies: hostile values, layers, mutations of the bundled specs ---------------------
 
-from archcalc.layers import REGISTRY  # noqa: E402
 
 NUMBERS = [0, -1, 1, 2, 3, 5, 7, 224, 10**9, 10**9 + 1, 2**31, 2**63, 10**29, -10**9,
            0.5, 2.5, 1e308, -0.0, float("inf"), float("nan")]
@@ -300,8 +300,7 @@ hostile_values = st.one_of(
 )
 
 LAYER_TYPES = sorted(REGISTRY) + ["concat", "residual", "side", "convv", ""]
-ATTRS = sorted({name for cls in REGISTRY.values() for name in
-                __import__("archcalc.fields", fromlist=["spec_fields"]).spec_fields(cls)}
+ATTRS = sorted({name for cls in REGISTRY.values() for name in spec_fields(cls)}
                | {"name", "when", "branches", "body", "shortcut", "layers", "repeat", "args"})
 SIZES = st.one_of(st.integers(1, 12), st.sampled_from([1, 2, 3, 64, 10**9]),
                   st.lists(st.integers(0, 9), min_size=2, max_size=2))

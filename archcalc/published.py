@@ -153,6 +153,22 @@ def _entry(item: Any, line: int | None) -> Published:
 
         input_shape = parse_input(item["input"])
     text = {k: fields.text(item.get(k, "")) for k in ("quote", "erratum", "reproduced_by")}
+    if text["reproduced_by"]:
+        _check_reproduction(text["reproduced_by"])
     return Published(figure=figure, source=fields.text(item["source"]),
                      layer=str(layer) if layer is not None else None, number=number,
                      shape=shape, input_shape=input_shape, line=line, **text)
+
+
+def _check_reproduction(expression: str) -> None:
+    """``reproduced_by`` must be integer arithmetic (checked here, where the entry's line
+    is known, rather than when ``check`` evaluates it)."""
+    from .expr import evaluate
+
+    try:
+        value = evaluate(expression, {})
+    except SpecError as err:
+        raise err.at(key="reproduced_by") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"must compute an integer, got {quoted(repr(value))}",
+                        key="reproduced_by")

@@ -380,3 +380,15 @@ def test_yaml_11_integers_that_misread(capsys, tmp_path, value, fragment):
     """`filters: 010` would silently be 8 filters and `1:30` 90: refused with the reason."""
     text = HEAD + f"  - {{name: c, type: conv, filters: {value}, kernel: 1}}\n"
     check(capsys, write_spec(tmp_path, text), "model.yaml:4:", fragment)
+
+
+@pytest.mark.parametrize("expression, fragment", [
+    ("2 ** 8", "reproduced_by: expression '2 ** 8' uses something other"),
+    ("'x'", "reproduced_by: must compute an integer, got 'x'"),
+])
+def test_reproduced_by_is_checked_where_it_is_written(capsys, tmp_path, expression, fragment):
+    """A reproduction that is not integer arithmetic is refused at its entry's line when
+    the spec loads (it reached `check` unlocated, and a string crashed its table)."""
+    text = HEAD + "  - {name: r, type: relu}\npublished:\n" \
+        f"  - {{figure: params, value: 1, source: s, erratum: e, reproduced_by: \"{expression}\"}}\n"
+    check(capsys, write_spec(tmp_path, text), "model.yaml:6:", fragment)

@@ -388,7 +388,7 @@ def test_yaml_11_integers_that_misread(capsys, tmp_path, value, fragment):
 ])
 def test_reproduced_by_is_checked_where_it_is_written(capsys, tmp_path, expression, fragment):
     """A reproduction that is not integer arithmetic is refused at its entry's line when
-    the spec loads (it reached `check` unlocated, and a string crashed its table)."""
+    the spec loads (it reached `check` unlocated, and a string would crash the errata page)."""
     text = HEAD + "  - {name: r, type: relu}\npublished:\n" \
         f"  - {{figure: params, value: 1, source: s, erratum: e, reproduced_by: \"{expression}\"}}\n"
     check(capsys, write_spec(tmp_path, text), "model.yaml:6:", fragment)

@@ -29,10 +29,10 @@ def parse_input_shape(text: str, rank: int = 3):
     names = "C,H,W" if rank == 3 else ",".join(f"D{i}" for i in range(1, rank + 1))
     expected = f"--input must be {names}: {rank} positive integers (the model's input rank)"
     parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",")]
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ArchcalcError(f"{expected}, got '{quoted(text)}'") from None
+    # plain ASCII digits only: int() would also read '2_24' as 224 and '٣' as 3
+    if not all(p.isascii() and p.isdigit() and len(p) <= 30 for p in parts):
+        raise ArchcalcError(f"{expected}, got '{quoted(text)}'")
+    dims = tuple(int(p) for p in parts)
     if len(dims) != rank or any(d < 1 for d in dims):
         raise ArchcalcError(f"{expected}, got '{quoted(text)}'")
     if any(d > MAX_SIZE for d in dims):
@@ -136,7 +136,10 @@ def table(model, fmt, input_text, batch, dtype, option_texts, convention, column
         from .analyses.receptive import receptive_fields
 
         fields = receptive_fields(spec, shape)
-    click.echo(FORMATTERS[fmt](report, columns, rf=fields), nl=False)
+    try:
+        click.echo(FORMATTERS[fmt](report, columns, rf=fields), nl=False)
+    except ArchcalcError as err:  # a receptive field too large to print
+        raise err.at(file=spec.file) from None
 
 
 def _range(text: str | None, default: tuple) -> tuple:
@@ -186,7 +189,10 @@ def rf(model, input_text, option_texts, fmt):
 
     spec = load_with_options(model, option_texts)
     fields = receptive_fields(spec, input_shape(spec, input_text))
-    click.echo(format_rf(spec.name, fields, fmt), nl=False)
+    try:
+        click.echo(format_rf(spec.name, fields, fmt), nl=False)
+    except ArchcalcError as err:  # a receptive field too large to print
+        raise err.at(file=spec.file) from None
 
 
 @cli.command()
@@ -328,6 +334,10 @@ def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fm
         raise click.exceptions.Exit(EXIT_DISAGREE)
 
 
+# click ≥ 8.2 raises this for a group called without a command (older click prints help)
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and turns every user error into one line and exit 2."""
     try:
@@ -336,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     except ArchcalcError as err:
         click.echo(f"archcalc: error: {err.render()}", err=True)
         return EXIT_BAD_INPUT
+    except _NO_ARGS_IS_HELP as err:  # bare `archcalc`: the help, not an error squeezed to a line
+        click.echo(err.ctx.get_help())
+        return 0
     except click.UsageError as err:
         message = one_line(err.format_message().replace("\n", " "))
         click.echo(f"archcalc: error: {message}", err=True)
@@ -346,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         click.echo(f"archcalc: error: {one_line(err.format_message())}", err=True)
         return err.exit_code
+    except MemoryError as err:  # last resort: an input that makes NumPy ask for too much
+        detail = f": {one_line(err)}" if str(err) else ""
+        click.echo(f"archcalc: error: out of memory{detail}", err=True)
+        return EXIT_BAD_INPUT
     except BrokenPipeError:  # e.g. `archcalc table vgg19 | head`
         sys.stderr.close()
         return 0

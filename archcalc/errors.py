@@ -17,7 +17,9 @@ MAX_QUOTED = 200
 #: could otherwise fill the terminal).
 MAX_MESSAGE = 2000
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+# control characters, line separators, and lone surrogates (a file name in bytes that are
+# not UTF-8 arrives with them, and no terminal encoding can print one)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def one_line(text: Any) -> str:

@@ -185,6 +185,9 @@ def test_docs_refuses_to_write_outside_the_project(capsys, tmp_path, monkeypatch
     (["table", "alexnet", "--input", "1,3,224,224"], "--input must be C,H,W"),
     (["table", "alexnet", "--input", "3,1000000001,227"], "at most 10^9"),
     (["table", "alexnet", "--input", "3,2\n27,227"], "'3,2\\n27,227'"),
+    (["table", "alexnet", "--input", "3,2_27,227"], "--input must be C,H,W"),
+    (["table", "alexnet", "--input", "3,٢٢٧,227"], "--input must be C,H,W"),
+    (["table", "alexnet", "--input", "3,-227,227"], "--input must be C,H,W"),
     (["verify", "lenet5", "--seed", "-1"], "--seed"),
     (["table", "alexnet", "--batch", "1000000001"], "--batch"),
     (["table", "alexnet", "--option", "x\ny=1"], "unknown option 'x\\ny'"),
@@ -224,7 +227,7 @@ def test_searches_for_the_smallest_size_stop_at_the_cap(capsys, tmp_path):
     """)
     started = time.perf_counter()
     status, out, _ = run_cli(capsys, "sizes", str(path), "--min", "1", "--max", "5")
-    assert status == 0 and "smallest valid input: none found up to 10,000 (the search's limit)" in out
+    assert status == 0 and "smallest valid input: none found in 1–10,000 (the search's limit)" in out
     status, out, _ = run_cli(capsys, "table", str(path), "--symbolic")
     assert status == 0 and "no smallest valid H and W found up to 10,000" in out
     assert time.perf_counter() - started < 30
@@ -237,3 +240,102 @@ def test_symbolic_model_without_macs(capsys, tmp_path):
     status, out, err = run_cli(capsys, "table", str(path), "--symbolic")
     assert status == 0 and not err
     assert "act. mem:     12*B*H*W" in out
+
+
+def test_scans_of_long_models_are_bounded_by_work(capsys, tmp_path, monkeypatch):
+    """Sizes tried × layers is capped (here at 100,000, a 100-layer model): a wide scan
+    is refused, and the search below a range says where it stopped (1,000 sizes) instead
+    of naming a smallest size it never reached."""
+    import archcalc.analyses.sizes
+
+    monkeypatch.setattr(archcalc.analyses.sizes, "MAX_SCAN_WORK", 100_000)
+    path = write_spec(tmp_path, """
+        name: long
+        input: [1, 1600, 1600]
+        layers:
+          - {block: b, repeat: 99}
+          - {name: p, type: maxpool, kernel: 1500}
+        blocks:
+          b: {layers: [{type: relu}]}
+    """)
+    status, _, err = run_cli(capsys, "sizes", str(path), "--min", "1", "--max", "2000")
+    assert status == 2 and "at most 100,000 layer evaluations" in err
+    status, out, _ = run_cli(capsys, "sizes", str(path), "--min", "1600", "--max", "1601")
+    assert status == 0 and "valid (2): 1600–1601" in out
+    assert "smallest valid input: none found in 1–1,000 (the search's limit)" in out
+
+
+@pytest.mark.parametrize("window, repeat, fragment", [
+    ("{type: maxpool, kernel: 1, stride: [1, 2], padding: same}", 3, "at most 2 windows narrower"),
+    ("{type: maxpool, kernel: 1, stride: 3, ceil_mode: true}", 3, "at most 2 windows narrower"),
+    ("{type: conv, filters: 1, kernel: 1, stride: 2}", 33, "at most 32 strided windows"),
+])
+def test_symbolic_refuses_formulas_that_would_explode(capsys, tmp_path, window, repeat, fragment):
+    """Each window narrower than its stride copies the formula into every case (five of
+    them took a minute): past the caps --symbolic refuses at once, naming the layer."""
+    path = write_spec(tmp_path, f"""
+        name: s
+        input: [1, 1000000, 1000000]
+        layers:
+          - {{block: b, repeat: {repeat}}}
+        blocks:
+          b: {{layers: [{window}]}}
+    """)
+    status, out, err = run_cli(capsys, "table", str(path), "--symbolic")
+    assert status == 2 and out == "" and fragment in err and err.count("\n") == 1
+    assert f"layer 'b1/{repeat - 1}/" in err
+    status, _, _ = run_cli(capsys, "table", str(path))
+    assert status == 0  # integer sizes are not limited
+
+
+@pytest.mark.parametrize("args", [["rf"], ["rf", "--format", "json"], ["table", "--rf"]])
+def test_receptive_fields_too_large_to_print(capsys, tmp_path, args):
+    """600 windows of stride 10⁹ make a jump of 10⁵⁴⁰⁰ pixels, past what Python prints:
+    one line naming the first layer past 10^100, not a ValueError."""
+    path = write_spec(tmp_path, """
+        name: deep
+        input: [1, 16, 16]
+        layers:
+          - {block: b, repeat: 600}
+        blocks:
+          b: {layers: [{type: maxpool, kernel: 1, stride: 1000000000, padding: same}]}
+    """)
+    status, out, err = run_cli(capsys, args[0], str(path), *args[1:])
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "model.yaml: layer 'b1/11/maxpool1': receptive field, jump or start beyond 10^100" in err
+
+
+def test_bare_archcalc_prints_its_help(capsys):
+    """No command: the help on stdout, status 0 (not the help squeezed into an error line)."""
+    status, out, err = run_cli(capsys)
+    assert status == 0 and err == "" and out.startswith("Usage: archcalc") and "table" in out
+
+
+def test_a_file_name_that_is_not_utf8(capsys, tmp_path):
+    """A spec file named in bytes that are not UTF-8 (its name arrives with a lone
+    surrogate): the model name defaulted from it, and errors naming it, print escaped."""
+    raw = os.fsencode(tmp_path) + b"/\xff.yaml"
+    with open(raw, "wb") as handle:
+        handle.write(b"input: [3, 8, 8]\nlayers: [{type: relu}]\n")
+    name = os.fsdecode(raw)
+    status, out, _ = run_cli(capsys, "table", name)
+    assert status == 0 and out.startswith("\\udcff · input 3×8×8")
+    out.encode("utf-8")  # printable on any UTF-8 terminal
+    with open(raw, "ab") as handle:
+        handle.write(b"bogus: 1\n")
+    status, _, err = run_cli(capsys, "table", name)
+    assert status == 2 and "\\udcff.yaml:3:" in err and err.count("\n") == 1
+    err.encode("utf-8")
+
+
+def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
+    """A MemoryError (NumPy asked for more than there is) ends in one line and status 2."""
+    import archcalc.core.report
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 9.31 GiB for an array with shape (100000, 100000)")
+
+    monkeypatch.setattr(archcalc.core.report, "analyse", exhausted)
+    status, out, err = run_cli(capsys, "table", "lenet5")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("archcalc: error: out of memory: Unable to allocate 9.31 GiB")

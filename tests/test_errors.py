@@ -353,3 +353,42 @@ def test_nesting_of_layer_lists_is_capped(capsys, tmp_path):
 """ for i in range(15)) + "  b15:\n    layers:\n      - {type: relu}\n"
     check(capsys, write_spec(tmp_path, HEAD + "  - {block: b0}\nblocks:\n" + blocks),
           "model.yaml:", "nest deeper than 64")
+
+
+def test_too_many_published_entries(capsys, tmp_path):
+    """Each entry may cost an analysis of its own: more than 200 are refused at once."""
+    entries = "".join(f"  - {{figure: params, value: {i}, source: s, input: [3, {32 + i}, 32]}}\n"
+                      for i in range(201))
+    text = HEAD + "  - {name: r, type: relu}\npublished:\n" + entries
+    check(capsys, write_spec(tmp_path, text), "model.yaml:5:", "201 entries; at most 200")
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("name: 0\ninput: [3, 8, 8]\nlayers: [{type: relu}]\n", ["model.yaml:1:", "name: expected a string"]),
+    ("name: x\ninput: [3, 8, 8]\ndescription: [1]\nlayers: [{type: relu}]\n",
+     ["model.yaml:3:", "description: expected a string"]),
+    ("name: x\ninput: [3, 8, 8]\nlayers: [{type: relu}, 5]\n", ["model.yaml:", "layer 2 must be a mapping"]),
+])
+def test_top_level_errors_name_the_key_that_failed(capsys, tmp_path, text, fragments):
+    """A bad 'name' is reported at its own line, not at the first top-level key present."""
+    check(capsys, write_spec(tmp_path, text), *fragments)
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("010", "reads 010 as the octal number 8"), ("1:30", "reads 1:30 as the base 60 number 90")])
+def test_yaml_11_integers_that_misread(capsys, tmp_path, value, fragment):
+    """`filters: 010` would silently be 8 filters and `1:30` 90: refused with the reason."""
+    text = HEAD + f"  - {{name: c, type: conv, filters: {value}, kernel: 1}}\n"
+    check(capsys, write_spec(tmp_path, text), "model.yaml:4:", fragment)
+
+
+@pytest.mark.parametrize("expression, fragment", [
+    ("2 ** 8", "reproduced_by: expression '2 ** 8' uses something other"),
+    ("'x'", "reproduced_by: must compute an integer, got 'x'"),
+])
+def test_reproduced_by_is_checked_where_it_is_written(capsys, tmp_path, expression, fragment):
+    """A reproduction that is not integer arithmetic is refused at its entry's line when
+    the spec loads (it reached `check` unlocated, and a string would crash the errata page)."""
+    text = HEAD + "  - {name: r, type: relu}\npublished:\n" \
+        f"  - {{figure: params, value: 1, source: s, erratum: e, reproduced_by: \"{expression}\"}}\n"
+    check(capsys, write_spec(tmp_path, text), "model.yaml:6:", fragment)

@@ -9,10 +9,27 @@ exactly one stderr line starting ``archcalc: error:``.
 """
 from __future__ import annotations
 
-from hypothesis import given
+import contextlib
+import io
+import os
+import shlex
+import signal
+import sys
+import tempfile
+import traceback
+import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from archcalc.cli import main
 from archcalc.core.shapes import ceildiv
+from archcalc.layers import REGISTRY
+from archcalc.spec.fields import spec_fields
 
 # --- closed forms of what were loops over a user-given size ------------------------------
 
@@ -71,22 +88,6 @@ def test_closed_forms_take_no_time_on_huge_sizes():
 # (README.md, "Fuzzing").  ARCHCALC_FUZZ_SECONDS and ARCHCALC_FUZZ_MIB change the per-case
 # time and memory limits.
 
-import contextlib  # noqa: E402  (the harness's imports, kept with it)
-import io  # noqa: E402
-import os  # noqa: E402
-import shlex  # noqa: E402
-import signal  # noqa: E402
-import tempfile  # noqa: E402
-import traceback  # noqa: E402
-import tracemalloc  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-import yaml  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-
-from archcalc.cli import main  # noqa: E402
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 BUNDLED = tuple(sorted(p.stem for p in SPECS.glob("*.yaml")))
@@ -261,7 +262,7 @@ def test_the_harness_sees_each_kind_of_failure(workdir, monkeypatch):
         return len(blob) * 0
 
     def two_lines():
-        print("archcalc: error: one\nand two", file=__import__("sys").stderr)
+        print("archcalc: error: one\nand two", file=sys.stderr)
         return 2
 
     def silent():
@@ -277,7 +278,6 @@ def test_the_harness_sees_each_kind_of_failure(workdir, monkeypatch):
 
 # --- strategies: hostile values, layers, mutations of the bundled specs ---------------------
 
-from archcalc.layers import REGISTRY  # noqa: E402
 
 NUMBERS = [0, -1, 1, 2, 3, 5, 7, 224, 10**9, 10**9 + 1, 2**31, 2**63, 10**29, -10**9,
            0.5, 2.5, 1e308, -0.0, float("inf"), float("nan")]
@@ -300,8 +300,7 @@ hostile_values = st.one_of(
 )
 
 LAYER_TYPES = sorted(REGISTRY) + ["concat", "residual", "side", "convv", ""]
-ATTRS = sorted({name for cls in REGISTRY.values() for name in
-                __import__("archcalc.spec.fields", fromlist=["spec_fields"]).spec_fields(cls)}
+ATTRS = sorted({name for cls in REGISTRY.values() for name in spec_fields(cls)}
                | {"name", "when", "branches", "body", "shortcut", "layers", "repeat", "args"})
 SIZES = st.one_of(st.integers(1, 12), st.sampled_from([1, 2, 3, 64, 10**9]),
                   st.lists(st.integers(0, 9), min_size=2, max_size=2))
@@ -403,7 +402,10 @@ def commands(base: str):
     small = base in SMALL
     options = [["table"], ["table", "--format", "json"], ["table", "--format", "markdown"],
                ["table", "--format", "csv"], ["table", "--format", "latex"], ["table", "--rf"],
-               ["table", "--convention", "fvcore"], ["table", "--columns", "name,divisions,exponentials"],
+               *[["table", "--convention", c] for c in ("torchinfo", "fvcore", "thop", "ptflops",
+                                                         "flopcounter", "netscope")],
+               ["table", "--columns", "name,comparisons,additions,multiplications,divisions,exponentials"],
+               ["table", "--batch", "1000000000", "--dtype", "float64"], ["rf", "--format", "json"],
                ["rf"], ["check"], ["sizes", "--min", "20", "--max", "40"]]
     if small:
         options += [["table", "--symbolic"], ["verify"], ["sizes", "--max", "64"]]
@@ -412,7 +414,7 @@ def commands(base: str):
 
 # --- the fuzz tests ----------------------------------------------------------------------
 
-@fuzz_settings(ci_examples=60)
+@fuzz_settings(ci_examples=150)
 @given(spec=mutated_specs(), data=st.data())
 def test_mutated_bundled_specs(workdir, spec, data):
     """Any mutation of any bundled spec, under any command: a clean exit or one error line."""
@@ -434,7 +436,8 @@ def hostile_documents(draw):
     repeats and nested repeats, huge sizes through layers that loop per element, huge
     literals, bad tags and bytes."""
     kind = draw(st.sampled_from(["bomb", "deep_flow", "deep_block", "recursive", "repeat",
-                                 "nested_repeat", "huge_layer", "literal", "expression"]))
+                                 "nested_repeat", "huge_layer", "literal", "expression",
+                                 "strided"]))
     head = "name: h\ninput: [3, 16, 16]\n"
     if kind == "bomb":
         field = draw(st.sampled_from(["notes", "input", "layers", "options", "published", "name",
@@ -469,6 +472,17 @@ def hostile_documents(draw):
         shape = draw(st.sampled_from(["[3, 16, 16]", f"[{big}, 4, 4]", f"[3, {big}, 2]",
                                       f"[{big}, {big}, {big}]"]))
         return f"name: h\ninput: {shape}\nlayers: [{layer}]\n"
+    if kind == "strided":  # long chains of windows: nested formulas, growing jumps
+        window = draw(st.sampled_from([
+            "{type: maxpool, kernel: 1, stride: 1000000000, padding: same}",
+            "{type: maxpool, kernel: 1, stride: [1, 3], ceil_mode: true}",
+            "{type: avgpool, kernel: 1, stride: 2, padding: same}",
+            "{type: conv, filters: 1, kernel: 1, stride: 2}",
+            "{type: maxpool, kernel: 3, stride: 2, padding: 1}",
+            "{type: adaptive_avgpool, output: 1000000000}"]))
+        n = draw(st.sampled_from([1, 2, 3, 4, 5, 8, 33, 300, 600, 4999]))
+        return (f"name: s\ninput: [1, {draw(st.sampled_from([16, 1000000]))}, 16]\n"
+                f"layers: [{{block: b, repeat: {n}}}]\nblocks:\n  b: {{layers: [{window}]}}\n")
     if kind == "literal":
         digits = draw(st.sampled_from([29, 30, 31, 4300, 5000, 100000]))
         return head + f"layers: [{{type: conv, filters: {'7' * digits}, kernel: 1}}]\n"
@@ -478,7 +492,7 @@ def hostile_documents(draw):
     return head + f"options: {{a: 3}}\nlayers: [{{type: conv, filters: '{expr}', kernel: 1}}]\n"
 
 
-@fuzz_settings(ci_examples=40)
+@fuzz_settings(ci_examples=100)
 @given(text=hostile_documents(), command=st.sampled_from(
     [["table"], ["table", "--format", "json"], ["rf"], ["sizes", "--max", "32"],
      ["table", "--symbolic"], ["check"], ["verify"]]))
@@ -499,10 +513,11 @@ def command_lines(draw):
     """A command, a model (bundled, missing, a folder or a device) and a few flags whose
     values are plausible, wrong or hostile."""
     command = draw(st.sampled_from(["table", "table", "rf", "sizes", "check", "verify",
-                                    "docs", "list", "tabel", "--version", "--help"]))
+                                    "docs", "list", "tabel", "--version", "--help", "plot"]))
     heavy = command in ("sizes", "verify")
-    models = list(SMALL if heavy else BUNDLED) + ["nope", "specs/none.yaml", ".", "/dev/null",
-                                                  "/", "-", "a\nb", "vgg61"]
+    pool = ["lenet5", "stack3x3", "inception_naive"] if command == "plot" else \
+        SMALL if heavy else BUNDLED
+    models = list(pool) + ["nope", "specs/none.yaml", ".", "/dev/null", "/", "-", "a\nb", "vgg61"]
     argv = [command]
     if command not in ("docs", "list", "--version", "--help"):
         argv.append(draw(st.sampled_from(models)))
@@ -512,7 +527,8 @@ def command_lines(draw):
              "sizes": ["--min", "--max", "--height", "--width", "--option", "--format"],
              "check": ["--format"], "verify": ["--seed", "--batch", "--input", "--option",
                                               "--format", "--dtype"],
-             "docs": ["--check", "--out"]}.get(command, ["--help", "--bogus"])
+             "docs": ["--check", "--out"],
+             "plot": ["--input", "--batch"]}.get(command, ["--help", "--bogus"])
     for flag in draw(st.lists(st.sampled_from(flags), max_size=4)):
         argv.append(flag)
         if flag in ("--symbolic", "--rf", "--check", "--help"):
@@ -521,6 +537,9 @@ def command_lines(draw):
             argv.append(draw(st.sampled_from(["nowhere", "/nonexistent/docs"])))
             continue
         argv.append(draw(st.sampled_from(FLAG_VALUES)))
+    if command == "plot":  # relative paths only: the cases run in a scratch folder
+        argv += ["-o", draw(st.sampled_from(["out.svg", "out.png", "out.pdf", "a/b/out.svg",
+                                             ".", "out"]))]
     if command == "docs" and "--check" not in argv:
         argv.append("--check")  # writing every page takes half a minute: check instead
     if command == "sizes" and "--max" not in argv and "--height" not in argv:
@@ -530,8 +549,29 @@ def command_lines(draw):
     return argv
 
 
-@fuzz_settings(ci_examples=80)
+@fuzz_settings(ci_examples=150)
 @given(argv=command_lines())
 def test_command_lines(workdir, argv):
     """Any mix of commands, models and flag values: a clean exit or one error line."""
     assert_clean(run_case(argv, workdir=workdir))
+
+
+@fuzz_settings(ci_examples=60)
+@given(text=st.one_of(hostile_documents(), mutated_specs().map(lambda spec: spec[1])))
+def test_both_yaml_loaders_agree(text):
+    """The pure-Python fallback loader and the C loader each either read a text or refuse
+    it with a one-line SpecError (never another exception), and read the same data when
+    both accept it.  (They may differ on what they accept: libyaml takes a byte-order
+    mark in mid-stream, PyYAML does not.)"""
+    from archcalc.spec import loader as spec
+    from archcalc.errors import SpecError
+
+    results = []
+    for loader in (spec.PureLoader, spec.LOADER):
+        try:
+            results.append(("ok", spec.parse_yaml(text, "f.yaml", loader)))
+        except SpecError as err:
+            assert "\n" not in err.render()
+            results.append(("error", None))
+    if results[0][0] == results[1][0] == "ok":
+        assert results[0] == results[1]

@@ -28,6 +28,18 @@ from ..errors import ArchcalcError
 MAX_SCAN_SIZE = 10_000
 #: Most (H, W) pairs one scan propagates (a square scan of 1..10,000 is 10,000 pairs).
 MAX_SCAN_PAIRS = 10_000
+#: Most layer evaluations (sizes tried × layers of the model) one scan or search spends:
+#: some seconds; the bundled models' default scans need under 300,000.
+MAX_SCAN_WORK = 2_000_000
+
+
+def _layers(model: Model) -> int:
+    return max(1, sum(1 for _ in model.layer_nodes()))
+
+
+def search_limit(model: Model, limit: int) -> int:
+    """``limit`` cut to what a search for the smallest valid size may try on ``model``."""
+    return max(1, min(limit, MAX_SCAN_SIZE, MAX_SCAN_WORK // _layers(model)))
 
 
 @dataclass(frozen=True)
@@ -85,10 +97,10 @@ def is_valid(model: Model, height: int, width: int) -> bool:
 
 
 def smallest_valid_axis(model: Model, axis: str, limit: int) -> int | None:
-    """Smallest valid height (or width) up to ``limit`` (at most MAX_SCAN_SIZE), the other
-    axis at its declared size."""
+    """Smallest valid height (or width) up to ``limit`` (cut by :func:`search_limit`), the
+    other axis at its declared size."""
     _, h0, w0 = model.input_shape.dims
-    for s in range(1, min(limit, MAX_SCAN_SIZE) + 1):
+    for s in range(1, search_limit(model, limit) + 1):
         if is_valid(model, *((s, w0) if axis == "height" else (h0, s))):
             return s
     return None
@@ -96,9 +108,9 @@ def smallest_valid_axis(model: Model, axis: str, limit: int) -> int | None:
 
 def smallest_valid_square(model: Model, limit: int | None = None) -> int | None:
     """Smallest valid square size, scanning 1..limit (default: the declared size's larger
-    side), at most MAX_SCAN_SIZE."""
+    side), cut by :func:`search_limit`."""
     _, h0, w0 = model.input_shape.dims
-    for s in range(1, min(limit or max(h0, w0), MAX_SCAN_SIZE) + 1):
+    for s in range(1, search_limit(model, limit or max(h0, w0)) + 1):
         if is_valid(model, s, s):
             return s
     return None
@@ -122,6 +134,9 @@ def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
     if count > MAX_SCAN_PAIRS:
         raise ArchcalcError(f"the scan covers {count:,} sizes; at most {MAX_SCAN_PAIRS:,} "
                             f"(narrow --height or --width)")
+    if count * _layers(model) > MAX_SCAN_WORK:
+        raise ArchcalcError(f"the scan would try {count:,} sizes on {_layers(model):,} layers; "
+                            f"at most {MAX_SCAN_WORK:,} layer evaluations (narrow the range)")
     c = model.input_shape.channels
     if widths is None:
         pairs = [(s, s) for s in range(heights[0], heights[1] + 1)]
@@ -144,15 +159,21 @@ def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
             exact.append((h, w))
     if widths is None:
         # sizes below the range first; the scan itself answers inside it
-        smallest = smallest_valid_square(model, heights[0] - 1) if heights[0] > 1 else None
-        if smallest is None and valid:
+        below = heights[0] - 1
+        smallest = smallest_valid_square(model, below) if below else None
+        if smallest is None and search_limit(model, below) < below:
+            # sizes between the search's limit and the range went untried: no claim
+            limit = search_limit(model, below)
+        elif smallest is None and valid:
             smallest = valid[0][0]
         elif smallest is None:
             top = max(model.input_shape.spatial)
-            smallest = next((s for s in range(heights[1] + 1, min(top, MAX_SCAN_SIZE) + 1)
+            reach = min(top, heights[1] + search_limit(model, max(1, top - heights[1])),
+                        MAX_SCAN_SIZE)
+            smallest = next((s for s in range(heights[1] + 1, reach + 1)
                              if is_valid(model, s, s)), None)
-            if smallest is None and top > MAX_SCAN_SIZE:
-                limit = MAX_SCAN_SIZE
+            if smallest is None and top > reach:
+                limit = reach
         smallest = (smallest, smallest) if smallest else None
     else:
         smallest = valid[0] if valid else None

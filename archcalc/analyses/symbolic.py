@@ -30,6 +30,43 @@ from ..core.graph import Model
 from ..core.report import Report, analyse
 from ..core.shapes import Shape
 
+#: Most strided windows (stride > 1 along an axis) a model may have in symbolic mode:
+#: each nests the size formulas one floor deeper (the bundled models have at most 8).
+MAX_SYMBOLIC_STRIDED = 32
+#: Most windows along one axis whose size formula splits into cases (Max or Piecewise: a
+#: window narrower than its stride, with 'same' padding or in ceil mode).  Each copies
+#: the formula so far into every case, so building them grows exponentially (three in
+#: ceil mode take 15 s, four over a minute; none of the bundled models has one).
+MAX_SYMBOLIC_CASES = 2
+
+
+def _check_formula_growth(model: Model) -> None:
+    """Refuse, before any sympy work, a model whose formulas would be too large to build."""
+    from ..core.shapes import effective_kernel
+    from ..layers.conv import Conv
+    from ..layers.pool import Window
+
+    strided, cases = 0, [0, 0]
+    for node in model.layer_nodes():
+        layer = node.layer
+        if not isinstance(layer, (Conv, Window)):
+            continue
+        extents = [effective_kernel(k, d) for k, d in zip(layer.kernel, layer.dilation)]
+        strided += any(s > 1 for s in layer.stride)
+        for axis, (s, e) in enumerate(zip(layer.stride, extents)):
+            if layer.padding == "same":
+                cases[axis] += e < s
+            elif layer.ceil_mode:
+                cases[axis] += s + layer.padding[axis][1] > e
+        for count, cap, what in ((strided, MAX_SYMBOLIC_STRIDED, "strided windows"),
+                                 (max(cases), MAX_SYMBOLIC_CASES, "windows narrower than their "
+                                  "stride along an axis ('same' padding or ceil mode)")):
+            if count > cap:
+                raise ArchcalcError(f"--symbolic handles at most {cap} {what}; this is one more "
+                                    f"(its formulas would grow too large): use integer sizes",
+                                    file=model.file, line=node.line, layer=node.path)
+
+
 # The batch is B, not N: plain sympy.sympify reads N as its numeric-evaluation function.
 H, W, B = sympy.symbols("H W B", integer=True, positive=True)
 SYMBOLS = {"H": H, "W": W, "B": B}
@@ -146,6 +183,7 @@ def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None =
 
     c, h0, w0 = model.input_shape.dims
     propagate(model)  # a spec that fails on its own input fails here, with its own message
+    _check_formula_growth(model)
     try:
         report = analyse(model, Shape.of(c, H, W), batch=B, dtype=dtype)
     except ShapeError as err:  # e.g. branches whose sizes agree only at some inputs
@@ -156,9 +194,10 @@ def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None =
         raise ArchcalcError(f"this model cannot be analysed with symbolic sizes: {err}",
                             file=model.file) from None
     conditions = _conditions(model, report)
-    from .sizes import MAX_SCAN_SIZE
+    from .sizes import search_limit
 
-    limit = min(limit or 2 * max(h0, w0), MAX_SCAN_SIZE)
+    wanted = limit or 2 * max(h0, w0)
+    limit = search_limit(model, wanted)
     min_h = smallest_valid_axis(model, "height", limit)
     min_w = smallest_valid_axis(model, "width", limit)
     min_input = (min_h, min_w) if min_h is not None and min_w is not None else None
@@ -174,7 +213,7 @@ def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None =
     elif min_input is not None:
         notes.append(f"smallest valid H is {min_h} (W = {w0}) and smallest valid W is {min_w} "
                      f"(H = {h0}); 'archcalc sizes' lists the valid sizes")
-    elif limit == MAX_SCAN_SIZE:
+    elif limit < wanted:
         notes.append(f"no smallest valid H and W found up to {limit:,} (the search's limit); "
                      f"'archcalc sizes' lists the valid sizes in a range")
     notes.append("formulas are exact for every valid size; params do not depend on the batch B")

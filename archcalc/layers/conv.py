@@ -35,6 +35,7 @@ class Conv(Layer):
     connections = (Σ_o fan_in(o) + filters·bias) · H_out·W_out (LeNet-5's count).
     """
     type_name = "conv"
+    ceil_mode = False  # convolutions always round down
     filters: int = attr(positive_int, doc="number of output maps")
     kernel: tuple = attr(pair, doc="kernel size, n or [kh, kw]")
     stride: tuple = attr(pair, (1, 1), "stride, n or [sh, sw]")

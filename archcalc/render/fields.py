@@ -58,7 +58,7 @@ def format_sizes(scan, fmt: str = "text") -> str:
         listed = lambda pairs: ", ".join(show(p) for p in pairs) or "none"  # noqa: E731
     smallest = show(scan.smallest_valid) if scan.smallest_valid else "none found"
     if not scan.smallest_valid and getattr(scan, "search_limit", None):
-        smallest += f" up to {scan.search_limit:,} (the search's limit)"
+        smallest = f"none found in 1–{scan.search_limit:,} (the search's limit)"
     lines = [f"{scan.model} · {where}",
              f"smallest valid input: {smallest}",
              f"valid ({len(scan.valid)}): {listed(scan.valid)}",
@@ -91,12 +91,28 @@ def _start_text(x) -> str:
     return str(_number(x))
 
 
+#: Largest receptive-field figure printed (strides multiply along a model, so 300 layers
+#: of stride 10⁹ reach 10²⁷⁰⁰; Python will not even print an integer of 4,300 digits).
+MAX_RF = 10**100
+
+
+def _bounded(field) -> None:
+    values = list(field.rf) + list(field.jump or ()) + [abs(s) for s in field.start]
+    if any(v > MAX_RF for v in values):
+        from ..errors import ArchcalcError
+
+        raise ArchcalcError("receptive field, jump or start beyond 10^100 input pixels "
+                            "(strides multiply along the model); archcalc prints them up to "
+                            "10^100", layer=field.name)
+
+
 def _count_text(x) -> str:
     """An rf or a jump: an integer, or after upsampling an exact fraction such as 3/2."""
     return str(x)
 
 
 def rf_cells(field) -> list:
+    _bounded(field)
     note = f"union of {field.paths} paths" if field.paths > 1 else ""
     return [_pair(field.rf, _count_text), _pair(field.jump, _count_text),
             _pair(field.start, _start_text), note]
@@ -108,6 +124,7 @@ def _json_count(x):
 
 
 def rf_json(field) -> dict:
+    _bounded(field)
     out = {"rf": [_json_count(r) for r in field.rf],
            "jump": [_json_count(j) for j in field.jump] if field.jump else None,
            "start": [_number(s) for s in field.start]}

@@ -130,15 +130,16 @@ class _Builder:
                             f"and bodies together)", where)
         self.nesting += 1
         for index, item in enumerate(items, 1):
-            self.count(item if isinstance(item, dict) else where)
+            if not isinstance(item, dict):  # located at the list's owner
+                raise self.fail(f"layer {index} must be a mapping with a 'type', got "
+                                f"{fields._describe(item)}", where)
+            self.count(item)
             current = self.item(item, index, prefix, env, scope, current, default_prefix, depth)
         self.nesting -= 1
         return current
 
     def item(self, item: Any, index: int, prefix: str, env: Mapping[str, Any], scope: _Scope,
              current: str, default_prefix: str, depth: int) -> str:
-        if not isinstance(item, dict):
-            raise SpecError(f"layer {index} must be a mapping with a 'type', got {item!r}", file=self.file)
         if "when" in item:
             cond = self.resolve(item, "when", env)
             if not isinstance(cond, bool):
@@ -402,15 +403,17 @@ def build_model(doc: Any, file: str | None = None, options: Mapping[str, Any] | 
     for key in ("input", "layers"):
         if key not in doc:
             raise fail(f"missing required key '{key}'")
-    try:
-        input_shape = fields.input_shape(doc["input"])
-        dtype = fields.choice(*DTYPE_BYTES)(doc.get("dtype", "float32"))
-        texts = {k: fields.text(doc.get(k, "")) for k in ("description", "source", "notes")}
-        name = fields.text(doc.get("name", default_name))
-    except SpecError as err:
-        bad = next((k for k in ("input", "dtype", "description", "source", "notes", "name")
-                    if k in doc), None)
-        raise err.at(file=file, line=_line(doc, bad)) from None
+    def top(key: str, parse, default: Any = None) -> Any:
+        try:
+            return parse(doc[key] if key in doc else default)
+        except SpecError as err:  # located at the key that failed
+            named = None if err.message.startswith(key) else key  # "input must be …" names itself
+            raise err.at(file=file, line=_line(doc, key), key=named) from None
+
+    input_shape = top("input", fields.input_shape)
+    dtype = top("dtype", fields.choice(*DTYPE_BYTES), "float32")
+    texts = {k: top(k, fields.text, "") for k in ("description", "source", "notes")}
+    name = top("name", fields.text, default_name)
 
     declared = doc.get("options") or {}
     if not isinstance(declared, dict):

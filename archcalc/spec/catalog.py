@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .build import build_model
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError, did_you_mean, one_line
 from ..core.graph import Model
 from .loader import read_spec
 
@@ -63,4 +63,4 @@ def load(ref: str, options: Mapping[str, Any] | None = None) -> Model:
     """Load and validate the model named or pointed to by ``ref``."""
     path, shown = resolve(ref)
     doc = read_spec(path, shown)
-    return build_model(doc, shown, options, default_name=path.stem)
+    return build_model(doc, shown, options, default_name=one_line(path.stem))

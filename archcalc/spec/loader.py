@@ -8,11 +8,14 @@ remembers its line and the line of each key, so later errors can say ``specs/x.y
 Hostile input is refused before anything is built (docs/conventions.md, "Limits"): a
 file larger than :data:`MAX_SPEC_BYTES`, nesting deeper than :data:`MAX_DEPTH`, a
 document whose size with every alias expanded passes :data:`MAX_EXPANDED` (a "billion
-laughs" alias bomb), recursive aliases, and integers longer than :data:`MAX_INT_DIGITS`.
+laughs" alias bomb), recursive aliases, integers longer than :data:`MAX_INT_DIGITS`, and
+YAML 1.1's octal (``010`` = 8) and base-60 (``1:30`` = 90) integers, which a careless spec
+never means.
 Mapping keys are always read as text: ``on:`` is the word 'on', not YAML 1.1's boolean.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +76,22 @@ def _construct_mapping(loader, node: yaml.MappingNode):
         data.key_lines[key] = _line(key_node)
 
 
+#: YAML 1.1 integers that read as something else than they look: 010 is octal 8, 1:30 is
+#: base 60 (90).  A careless spec means ten and one-thirty; refused rather than misread.
+_SURPRISING_INT = re.compile(r"[-+]?0[0-7_]+|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+")
+
+
 def _construct_int(loader, node: yaml.ScalarNode):
     digits = sum(ch.isalnum() for ch in node.value)
     if digits > MAX_INT_DIGITS:
         raise SpecError(f"integer of {digits} digits: at most {MAX_INT_DIGITS} are read",
                         line=_line(node))
-    return _checked(loader.construct_yaml_int, node, "an integer")
+    value = _checked(loader.construct_yaml_int, node, "an integer")
+    if _SURPRISING_INT.fullmatch(node.value.strip()):
+        kind = "base 60" if ":" in node.value else "octal"
+        raise SpecError(f"YAML 1.1 reads {node.value} as the {kind} number {value}; write "
+                        f"the decimal number meant (or quote it for text)", line=_line(node))
+    return value
 
 
 def _checked(construct, node, what: str):

@@ -25,6 +25,9 @@ ENTRY_KEYS = ("figure", "layer", "value", "precision", "source", "quote", "input
 _UNITS = {"": 1, "k": 10**3, "K": 10**3, "thousand": 10**3, "M": 10**6, "million": 10**6,
           "G": 10**9, "B": 10**9, "billion": 10**9, "T": 10**12,
           "KB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+#: Most entries in a spec's published: list (each may ask for its own analysis, at its
+#: own input; the bundled specs have at most 19).
+MAX_PUBLISHED = 200
 #: Most digits a printed figure may have (papers print a handful; this keeps every
 #: figure an exact, printable number).
 MAX_PRINTED_DIGITS = 30
@@ -107,6 +110,9 @@ def parse_published(raw: Any, line_of=lambda key: None) -> tuple[Published, ...]
         return ()
     if not isinstance(raw, list):
         raise SpecError("'published' must be a list of entries", line=line_of("published"))
+    if len(raw) > MAX_PUBLISHED:
+        raise SpecError(f"'published' lists {len(raw):,} entries; at most {MAX_PUBLISHED}",
+                        line=line_of("published"))
     entries = []
     for item in raw:
         line = getattr(item, "line", None)
@@ -145,6 +151,22 @@ def _entry(item: Any, line: int | None) -> Published:
     if "input" in item:
         input_shape = fields.input_shape(item["input"])
     text = {k: fields.text(item.get(k, "")) for k in ("quote", "erratum", "reproduced_by")}
+    if text["reproduced_by"]:
+        _check_reproduction(text["reproduced_by"])
     return Published(figure=figure, source=fields.text(item["source"]),
                      layer=str(layer) if layer is not None else None, number=number,
                      shape=shape, input_shape=input_shape, line=line, **text)
+
+
+def _check_reproduction(expression: str) -> None:
+    """``reproduced_by`` must be integer arithmetic (checked here, where the entry's line
+    is known, rather than when ``check`` evaluates it)."""
+    from .expr import evaluate
+
+    try:
+        value = evaluate(expression, {})
+    except SpecError as err:
+        raise err.at(key="reproduced_by") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"must compute an integer, got {quoted(repr(value))}",
+                        key="reproduced_by")

@@ -112,7 +112,7 @@ def predicted_memory(report) -> list[int]:
         params += row.params
         held += row.activations
         # concat and add rows carry no layer and allocate no workspace
-        extra = row.layer.workspace(row.in_shape) * report.batch if row.layer is not None else 0
+        extra = row.layer.workspace(row.in_shape, report.batch) if row.layer is not None else 0
         out.append(size * (params + held + extra))
     return out
 

@@ -72,6 +72,14 @@ def softmax_(y):
     return y
 
 
+def finish(y, bias, activation):
+    """Add the bias (per map, axis 1) and apply a folded activation, in place on ``y``,
+    an (N, K, …) array or view — a chunk of an output while it is still in cache."""
+    if bias is not None:
+        y += bias.reshape((-1,) + (1,) * (y.ndim - 2))
+    return activate(activation, y)
+
+
 def padded(x, pads, fill=0.0):
     """x with ((top, bottom), (left, right)) cells of ``fill`` around H and W; no copy when
     there is nothing to pad.  Negative 'after' pads crop (unused trailing cells)."""
@@ -131,4 +139,93 @@ def reduce_windows(win, ufunc):
         for b in range(kw):
             if a or b:
                 ufunc(y, win[..., a, b], out=y)
+    return y
+
+
+# --- direct convolution: im2col a few output rows at a time --------------------------------
+
+#: Elements of im2col columns a direct convolution builds at a time (16 MiB in float32): the
+#: GEMM reads them back from cache instead of memory, and the buffer does not grow with the
+#: map (VGG-16's conv1_2 would otherwise build 115 MB of columns).
+COLUMN_ELEMENTS = 1 << 22
+
+
+def chunk_rows(out_h: int, out_w: int, depth: int) -> int:
+    """Output rows per chunk: as many as keep ``depth``·rows·out_w within COLUMN_ELEMENTS."""
+    return max(1, min(out_h, COLUMN_ELEMENTS // (depth * out_w)))
+
+
+def pads_copy(full_pads) -> bool:
+    """Whether windows over ``full_pads`` (from :func:`window_pads`) need a padded copy: a
+    negative trailing pad only crops rows no window reads, which a view does."""
+    return any(p > 0 for side in full_pads for p in side)
+
+
+def sample_source(x, full_pads):
+    """A zeroed buffer for the padded copy of one sample of ``x``, or None when the windows
+    can read each sample itself."""
+    if not pads_copy(full_pads):
+        return None
+    (top, bottom), (left, right) = full_pads
+    c, h, w = x.shape[1:]
+    return np.zeros((c, top + h + bottom, left + w + right), dtype=x.dtype)
+
+
+def fill_sample(buffer, sample, full_pads):
+    """Copy one (C, H, W) sample into its zero-padded buffer (the border stays zero)."""
+    (top, _), (left, _) = full_pads
+    hh, ww = buffer.shape[1] - top, buffer.shape[2] - left
+    part = sample[:, :hh, :ww]
+    buffer[:, top:top + part.shape[1], left:left + part.shape[2]] = part
+    return buffer
+
+
+def im2col_rows(src, cols, kernel, stride, dilation, r0, out_w):
+    """Fill ``cols`` (C, kh, kw, rows, out_w) with the taps of output rows r0… of the padded
+    sample ``src`` (C, Hp, Wp): one strided slice copy per kernel offset."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    rows = cols.shape[3]
+    for a in range(kh):
+        top = r0 * sh + a * dh
+        for b in range(kw):
+            left = b * dw
+            cols[:, a, b] = src[:, top:top + (rows - 1) * sh + 1:sh, left:left + (out_w - 1) * sw + 1:sw]
+
+
+def direct_workspace(channels, in_hw, kernel, out_hw, full_pads) -> int:
+    """Elements :func:`conv_direct` holds besides input and output: one padded sample (when
+    padded) and one chunk of columns; neither grows with the batch."""
+    (kh, kw), (ho, wo), (h, w) = kernel, out_hw, in_hw
+    depth = channels * kh * kw
+    (top, bottom), (left, right) = full_pads
+    padded_sample = 0
+    if pads_copy(full_pads):
+        padded_sample = channels * (top + h + bottom) * (left + w + right)
+    return padded_sample + depth * chunk_rows(ho, wo, depth) * wo
+
+
+def conv_direct(x, weight, ops, layer, full_pads, out_hw, bias=None):
+    """y = the layer's convolution by im2col and GEMM, chunk by chunk of output rows.
+
+    Per sample and chunk: the columns (C·kh·kw, rows·Wo) are copied into one reused buffer,
+    one ``ops.matmul`` per chunk writes the (groups × maps per group) products straight
+    into the output, then bias and activation run on that chunk while it is in cache.
+    """
+    n, c = x.shape[:2]
+    k, cg, kh, kw = weight.shape
+    groups, (ho, wo) = c // cg, out_hw
+    y = np.empty((n, k, ho, wo), dtype=x.dtype)
+    kernel = weight.reshape(groups, k // groups, cg * kh * kw)
+    rows = chunk_rows(ho, wo, c * kh * kw)
+    buffer = np.empty(c * kh * kw * rows * wo, dtype=x.dtype)
+    padded_sample = sample_source(x, full_pads)
+    for i in range(n):
+        src = x[i] if padded_sample is None else fill_sample(padded_sample, x[i], full_pads)
+        flat = y[i].reshape(groups, k // groups, ho * wo)
+        for r0 in range(0, ho, rows):
+            r1 = min(ho, r0 + rows)
+            cols = buffer[:c * kh * kw * (r1 - r0) * wo].reshape(c, kh, kw, r1 - r0, wo)
+            im2col_rows(src, cols, (kh, kw), layer.stride, layer.dilation, r0, wo)
+            ops.matmul(kernel, cols.reshape(groups, cg * kh * kw, -1), out=flat[:, :, r0 * wo:r1 * wo])
+            finish(y[i:i + 1, :, r0:r1], bias, layer.activation)
     return y

@@ -31,9 +31,9 @@ class Window(Layer):
         kh, kw = self.kernel
         return kh * kw
 
-    def workspace(self, x: Shape) -> int:
-        """Elements per sample held besides the output: the padded copy of the input, made
-        only when a window reaches padding (ceil mode whose windows tile exactly pads nothing)."""
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """Elements held besides the output: the padded copy of the input, made only when a
+        window reaches padding (ceil mode whose windows tile exactly pads nothing)."""
         pads = resolve_padding(self, x)
         (ho, wo), c = window_shape(self, x, getattr(self, "ceil_mode", False)), x.channels
         dilation = getattr(self, "dilation", (1, 1))
@@ -42,7 +42,7 @@ class Window(Layer):
         if all(before == 0 and span <= size + before
                for span, size, (before, _) in zip(spans, x.spatial, pads)):
             return 0
-        return c * spans[0] * spans[1]
+        return batch * c * spans[0] * spans[1]
 
     def _windows(self, x, fill):
         """(view of the windows (N, C, Ho, Wo, kh, kw), explicit padding, (Ho, Wo))."""
@@ -227,9 +227,9 @@ class AdaptiveAvgPool(Layer):
     def extra_flops(self, x: Shape, y: Shape):
         return self._taps(x)
 
-    def workspace(self, x: Shape) -> int:
-        """The half-pooled (C, H, ow) intermediate."""
-        return x.channels * x.spatial[0] * self.output[1]
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """The half-pooled (C, H, ow) intermediate of every sample."""
+        return batch * x.channels * x.spatial[0] * self.output[1]
 
     def forward(self, x, weights, ops):
         """Two averaging matrices, one per axis: y = A_h · x · A_wᵀ (averaging weights

@@ -119,14 +119,20 @@ def padded_windows(x, layer, pads, out_hw, fill=0.0):
     return windows(xp, layer.kernel, layer.stride, dilation, out_hw)
 
 
-def window_counts(size, kernel, stride, before, after, out, include_pad):
+def window_counts(size, kernel, stride, before, after, out, include_pad, dtype="float64"):
     """Cells each average-pooling window divides by along one axis (PyTorch and Caffe):
-    the window clipped to the padded input when padding counts, else to the input."""
-    start = np.arange(out) * stride - before
-    end = np.minimum(start + kernel, size + after)
-    if include_pad:
-        return end - start
-    return np.minimum(end, size) - np.maximum(start, 0)
+    the window clipped to the padded input when padding counts, else to the input.
+    Computed in ``dtype`` (small integers, exact) with two arrays of ``out`` cells."""
+    start = np.arange(out, dtype=dtype)
+    start *= stride
+    start -= before
+    end = start + kernel
+    np.minimum(end, size + after, out=end)
+    if not include_pad:
+        np.minimum(end, size, out=end)
+        np.maximum(start, 0, out=start)
+    end -= start
+    return end
 
 
 def reduce_windows(win, ufunc):

@@ -15,13 +15,21 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 def specs_dir() -> Path:
-    """The folder of bundled specs (the top-level specs/ folder, shipped as archcalc.specs)."""
+    """The folder of bundled specs (the top-level specs/ folder, shipped as archcalc.specs).
+
+    Looked up beside the package first (archcalc/specs when installed, specs/ in a source
+    tree or an editable install): importlib.resources costs every start-up a few ms, and
+    would send a source tree on PYTHONPATH to an editable install's specs elsewhere."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "specs", here.parent / "specs"):
+        if (folder / "__init__.py").is_file():
+            return folder
     try:
         from importlib.resources import files
 
         return Path(str(files("archcalc.specs")))
     except ModuleNotFoundError:  # running from a source tree that was never installed
-        return Path(__file__).resolve().parent.parent / "specs"
+        return here.parent / "specs"
 
 
 @lru_cache(maxsize=None)

@@ -142,11 +142,11 @@ def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
 
 def _headers(keys, rf) -> tuple[list[str], list[bool]]:
     """Column headings and which are numeric (right-aligned), RF columns included."""
-    from .render_fields import RF_HEADERS
-
     headers = [BY_KEY[k].header for k in keys]
     numeric = [BY_KEY[k].numeric for k in keys]
     if rf is not None:
+        from .render_fields import RF_HEADERS  # only with --rf: it loads the rf renderers
+
         headers += RF_HEADERS
         numeric += [h != "RF note" for h in RF_HEADERS]
     return headers, numeric

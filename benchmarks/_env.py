@@ -35,6 +35,17 @@ def clean_blas_env() -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def threads_from_argv() -> int:
+    """``--threads N`` (default: every CPU) for NumPy's BLAS and torch alike; BLAS reads its
+    thread count when NumPy is imported, so this too runs before."""
+    threads = os.cpu_count() or 1
+    if "--threads" in sys.argv:
+        threads = int(sys.argv[sys.argv.index("--threads") + 1])
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    return threads
+
+
 def blas_kernel() -> str:
     """Which BLAS library and kernel NumPy runs, from threadpoolctl when installed; else
     says so and asks the OpenBLAS NumPy bundles for its core name directly."""

@@ -1,7 +1,7 @@
 """Forward-pass speed of archcalc's NumPy kernels, next to PyTorch CPU and a plain matmul.
 
     python benchmarks/forward.py [--repeat 3] [--batch 1,8] [--models vgg16,resnet50]
-                                 [--keep-blas-env]
+                                 [--threads N] [--keep-blas-env]
 
 Prints the BLAS environment and kernel, then per model and batch: NumPy forward seconds
 (best of --repeat, weights made beforehand), torch's seconds on the same model, input,
@@ -15,9 +15,9 @@ from __future__ import annotations
 import _env
 
 ENV_NOTE = _env.clean_blas_env()  # before NumPy is imported (may re-exec this process)
+THREADS = _env.threads_from_argv()
 
 import argparse  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -190,6 +190,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--batch", default="1,8", help="comma-separated batch sizes")
     ap.add_argument("--models", help="comma-separated names (default: every bundled model)")
+    ap.add_argument("--threads", type=int, default=THREADS,
+                    help="threads for NumPy's BLAS and torch (default: every CPU)")
     ap.add_argument(_env.KEEP_FLAG, action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as set")
     args = ap.parse_args()
@@ -197,7 +199,7 @@ def main():
         import torch
     except ImportError:
         torch = None
-    threads = os.cpu_count()
+    threads = THREADS
     if torch is not None:
         torch.set_num_threads(threads)
     print(ENV_NOTE)

@@ -150,8 +150,8 @@ class Conv(Layer):
         """Elements a forward on a batch of ``x`` holds besides its input and output.
 
         pointwise: 0 (the GEMM reads a view of the input and writes the output).
-        direct: one padded sample (when padded) and one chunk of im2col columns
-        (:func:`npkit.direct_workspace`), reused across samples.
+        direct: one chunk of im2col columns (:func:`npkit.direct_workspace`), reused by
+        every chunk and sample; padding is written into it, never copied.
         table: the padded batch and its full im2col columns (none for 1×1 stride 1), then,
         one fan-in class at a time, its gathered columns and its products.
         A folded softmax adds its maximum and sum over the maps: one value per pixel of
@@ -164,12 +164,11 @@ class Conv(Layer):
         softmax = self.activation == "softmax"
         if path == "pointwise":
             return batch * ho * wo if softmax else 0
-        full = npkit.window_pads(x.spatial, self.kernel, self.stride, self.dilation,
-                                 resolve_padding(self, x), out_hw)
         if path == "direct":
             rows = npkit.chunk_rows(ho, wo, x.channels * self.kernel[0] * self.kernel[1])
-            return (npkit.direct_workspace(x.channels, x.spatial, self.kernel, out_hw, full)
-                    + (rows * wo if softmax else 0))
+            return npkit.direct_workspace(x.channels, self.kernel, out_hw) + (rows * wo if softmax else 0)
+        full = npkit.window_pads(x.spatial, self.kernel, self.stride, self.dilation,
+                                 resolve_padding(self, x), out_hw)
         return max(self._table_workspace(x, batch, full, out_hw), batch * ho * wo if softmax else 0)
 
     def _table_workspace(self, x: Shape, batch: int, full, out_hw) -> int:
@@ -200,8 +199,7 @@ class Conv(Layer):
         path = self.kernel_path(shape)
         bias = weights.get("bias")
         if path == "direct":
-            full = npkit.window_pads(shape.spatial, self.kernel, self.stride, self.dilation, pads, out_hw)
-            return npkit.conv_direct(x, weights["weight"], ops, self, full, out_hw, bias)
+            return npkit.conv_direct(x, weights["weight"], ops, self, pads, out_hw, bias)
         (kh, kw), c, (ho, wo) = self.kernel, shape.channels, out_hw
         if path == "pointwise":
             g = self.groups

@@ -179,55 +179,55 @@ def pads_copy(full_pads) -> bool:
     return any(p > 0 for side in full_pads for p in side)
 
 
-def sample_source(x, full_pads):
-    """A zeroed buffer for the padded copy of one sample of ``x``, or None when the windows
-    can read each sample itself."""
-    if not pads_copy(full_pads):
-        return None
-    (top, bottom), (left, right) = full_pads
-    c, h, w = x.shape[1:]
-    return np.zeros((c, top + h + bottom, left + w + right), dtype=x.dtype)
+def tap_range(first, count, start, step, size) -> tuple[int, int]:
+    """The outputs [lo, hi) among ``first`` … ``first + count − 1`` whose tap, at input
+    index o·step + start, lies inside an input of ``size``; the others read padding."""
+    lo = max(first, -(start // step))                          # o ≥ ⌈−start / step⌉
+    hi = min(first + count, (size - 1 - start) // step + 1)    # o ≤ ⌊(size − 1 − start) / step⌋
+    return lo, max(lo, hi)
 
 
-def fill_sample(buffer, sample, full_pads):
-    """Copy one (C, H, W) sample into its zero-padded buffer (the border stays zero)."""
-    (top, _), (left, _) = full_pads
-    hh, ww = buffer.shape[1] - top, buffer.shape[2] - left
-    part = sample[:, :hh, :ww]
-    buffer[:, top:top + part.shape[1], left:left + part.shape[2]] = part
-    return buffer
-
-
-def im2col_rows(src, cols, kernel, stride, dilation, r0, out_w):
-    """Fill ``cols`` (C, kh, kw, rows, out_w) with the taps of output rows r0… of the padded
-    sample ``src`` (C, Hp, Wp): one strided slice copy per kernel offset."""
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    rows = cols.shape[3]
+def im2col_rows(x, cols, kernel, stride, dilation, pads, r0):
+    """Fill ``cols`` (C, kh, kw, rows, Wo) with the taps of output rows r0… of the unpadded
+    sample ``x`` (C, H, W) under ``pads`` ((top, _), (left, _)): per kernel offset one
+    strided copy of the cells inside the input, zeros where the tap reads padding (no
+    padded copy of the input is made)."""
+    (kh, kw), (sh, sw), (dh, dw), ((top, _), (left, _)) = kernel, stride, dilation, pads
+    rows, out_w = cols.shape[3:]
+    h, w = x.shape[1:]
     for a in range(kh):
-        top = r0 * sh + a * dh
+        i0, i1 = tap_range(r0, rows, a * dh - top, sh, h)
         for b in range(kw):
-            left = b * dw
-            cols[:, a, b] = src[:, top:top + (rows - 1) * sh + 1:sh, left:left + (out_w - 1) * sw + 1:sw]
+            j0, j1 = tap_range(0, out_w, b * dw - left, sw, w)
+            tap = cols[:, a, b]
+            if i1 == i0 or j1 == j0:
+                tap[...] = 0
+                continue
+            q = i0 * sh + a * dh - top
+            p = j0 * sw + b * dw - left
+            tap[:, i0 - r0:i1 - r0, j0:j1] = x[:, q:q + (i1 - i0 - 1) * sh + 1:sh, p:p + (j1 - j0 - 1) * sw + 1:sw]
+            # padding cells: rows above and below, columns left and right of that block
+            tap[:, :i0 - r0] = 0
+            tap[:, i1 - r0:] = 0
+            tap[:, i0 - r0:i1 - r0, :j0] = 0
+            tap[:, i0 - r0:i1 - r0, j1:] = 0
 
 
-def direct_workspace(channels, in_hw, kernel, out_hw, full_pads) -> int:
-    """Elements :func:`conv_direct` holds besides input and output: one padded sample (when
-    padded) and one chunk of columns; neither grows with the batch."""
-    (kh, kw), (ho, wo), (h, w) = kernel, out_hw, in_hw
+def direct_workspace(channels, kernel, out_hw) -> int:
+    """Elements :func:`conv_direct` holds besides input and output: one chunk of columns,
+    reused by every chunk and sample (padding is written into it, never copied)."""
+    (kh, kw), (ho, wo) = kernel, out_hw
     depth = channels * kh * kw
-    (top, bottom), (left, right) = full_pads
-    padded_sample = 0
-    if pads_copy(full_pads):
-        padded_sample = channels * (top + h + bottom) * (left + w + right)
-    return padded_sample + depth * chunk_rows(ho, wo, depth) * wo
+    return depth * chunk_rows(ho, wo, depth) * wo
 
 
-def conv_direct(x, weight, ops, layer, full_pads, out_hw, bias=None):
+def conv_direct(x, weight, ops, layer, pads, out_hw, bias=None):
     """y = the layer's convolution by im2col and GEMM, chunk by chunk of output rows.
 
     Per sample and chunk: the columns (C·kh·kw, rows·Wo) are copied into one reused buffer,
     one ``ops.matmul`` per chunk writes the (groups × maps per group) products straight
     into the output, then bias and activation run on that chunk while it is in cache.
+    ``pads`` are the explicit ((top, bottom), (left, right)) of the layer.
     """
     n, c = x.shape[:2]
     k, cg, kh, kw = weight.shape
@@ -236,14 +236,12 @@ def conv_direct(x, weight, ops, layer, full_pads, out_hw, bias=None):
     kernel = weight.reshape(groups, k // groups, cg * kh * kw)
     rows = chunk_rows(ho, wo, c * kh * kw)
     buffer = np.empty(c * kh * kw * rows * wo, dtype=x.dtype)
-    padded_sample = sample_source(x, full_pads)
     for i in range(n):
-        src = x[i] if padded_sample is None else fill_sample(padded_sample, x[i], full_pads)
         flat = y[i].reshape(groups, k // groups, ho * wo)
         for r0 in range(0, ho, rows):
             r1 = min(ho, r0 + rows)
             cols = buffer[:c * kh * kw * (r1 - r0) * wo].reshape(c, kh, kw, r1 - r0, wo)
-            im2col_rows(src, cols, (kh, kw), layer.stride, layer.dilation, r0, wo)
+            im2col_rows(x[i], cols, (kh, kw), layer.stride, layer.dilation, pads, r0)
             ops.matmul(kernel, cols.reshape(groups, cg * kh * kw, -1), out=flat[:, :, r0 * wo:r1 * wo])
             finish(y[i:i + 1, :, r0:r1], bias, layer.activation)
     return y

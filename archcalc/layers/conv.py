@@ -152,8 +152,8 @@ class Conv(Layer):
         pointwise: 0 (the GEMM reads a view of the input and writes the output).
         direct: one chunk of im2col columns (:func:`npkit.direct_workspace`), reused by
         every chunk and sample; padding is written into it, never copied.
-        table: the padded batch and its full im2col columns (none for 1×1 stride 1), then,
-        one fan-in class at a time, its gathered columns and its products.
+        table: the batch's full im2col columns (none for 1×1 stride 1) and, one fan-in class
+        at a time, that class's gathered columns and products.
         A folded softmax adds its maximum and sum over the maps: one value per pixel of
         what it normalises at once (the whole output, or one chunk of rows).
         """
@@ -167,25 +167,18 @@ class Conv(Layer):
         if path == "direct":
             rows = npkit.chunk_rows(ho, wo, x.channels * self.kernel[0] * self.kernel[1])
             return npkit.direct_workspace(x.channels, self.kernel, out_hw) + (rows * wo if softmax else 0)
-        full = npkit.window_pads(x.spatial, self.kernel, self.stride, self.dilation,
-                                 resolve_padding(self, x), out_hw)
-        return max(self._table_workspace(x, batch, full, out_hw), batch * ho * wo if softmax else 0)
+        return max(self._table_workspace(x, batch, out_hw), batch * ho * wo if softmax else 0)
 
-    def _table_workspace(self, x: Shape, batch: int, full, out_hw) -> int:
-        from . import npkit
-
-        (kh, kw), (ho, wo), (c, h, w) = self.kernel, out_hw, x.dims
+    def _table_workspace(self, x: Shape, batch: int, out_hw) -> int:
+        (kh, kw), (ho, wo) = self.kernel, out_hw
         pixels = ho * wo
-        cols = 0 if self._is_pointwise(resolve_padding(self, x)) else c * kh * kw * pixels
-        (top, bottom), (left, right) = full
-        padded = c * (top + h + bottom) * (left + w + right) if npkit.pads_copy(full) else 0
+        cols = 0 if self._is_pointwise(resolve_padding(self, x)) else x.channels * kh * kw * pixels
         sizes = [len(row) for row in self.connection_table]
         # per class of n maps reading k inputs: gathered taps n·k·kh·kw·pixels and products
         # n·pixels per sample, with the gathered kernel n·k·kh·kw
         widest = max(sizes.count(s) * (batch * (s * kh * kw * pixels + pixels) + s * kh * kw)
                      for s in set(sizes))
-        building = batch * (padded + cols)      # the padded batch is freed once columns exist
-        return max(building, batch * cols + widest)
+        return batch * cols + widest
 
     def forward(self, x, weights, ops):
         """The path :meth:`kernel_path` names (docs/conventions.md, "Fast paths"); every
@@ -213,18 +206,19 @@ class Conv(Layer):
 
     def _table_columns(self, x, pads, out_hw):
         """(N, C, kh·kw·pixels) columns of a connection-table conv: a view of the input for
-        1×1 stride 1, else a copy made from the padded batch (freed on return)."""
+        1×1 stride 1, else every sample's taps (padding written as zeros, as in the direct
+        path)."""
         import numpy as np
 
-        from .npkit import padded_windows
+        from .npkit import im2col_rows
 
         n, c = x.shape[:2]
         kk = self.kernel[0] * self.kernel[1]
         if self._is_pointwise(pads):
             return x.reshape(n, c, kk * out_hw[0] * out_hw[1])
-        win = padded_windows(x, self, pads, out_hw)
         cols = np.empty((n, c) + self.kernel + tuple(out_hw), dtype=x.dtype)
-        np.copyto(cols, win.transpose(0, 1, 4, 5, 2, 3))
+        for i in range(n):
+            im2col_rows(x[i], cols[i], self.kernel, self.stride, self.dilation, pads, 0)
         return cols.reshape(n, c, -1)
 
     def _table_forward(self, cols, weights, ops, n, pixels):

@@ -173,12 +173,6 @@ def chunk_rows(out_h: int, out_w: int, depth: int) -> int:
     return max(1, min(out_h, COLUMN_ELEMENTS // (depth * out_w)))
 
 
-def pads_copy(full_pads) -> bool:
-    """Whether windows over ``full_pads`` (from :func:`window_pads`) need a padded copy: a
-    negative trailing pad only crops rows no window reads, which a view does."""
-    return any(p > 0 for side in full_pads for p in side)
-
-
 def tap_range(first, count, start, step, size) -> tuple[int, int]:
     """The outputs [lo, hi) among ``first`` … ``first + count − 1`` whose tap, at input
     index o·step + start, lies inside an input of ``size``; the others read padding."""

@@ -103,8 +103,6 @@ def human_count(n: int) -> str:
 def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
     """Per-row values of ``keys`` (str, or int for counts; a formula string in symbolic
     mode) and the totals row; with ``rf`` (table --rf) the receptive-field cells follow."""
-    from .render_fields import RF_HEADERS, rf_cells
-
     work = None
     if any(not BY_KEY[k].default for k in keys):
         from .work import report_work
@@ -135,6 +133,8 @@ def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
         else:
             total.append(_exact(sum(getattr(w, k) for w in work)))
     if rf is not None:
+        from .render_fields import RF_HEADERS, rf_cells  # only with --rf: it loads the rf renderers
+
         rows = [row + rf_cells(f) for row, f in zip(rows, rf)]
         total = total + [""] * len(RF_HEADERS)
     return rows, total

@@ -181,6 +181,11 @@ def window_stacks(draw, max_layers: int = 4, heads: bool = True, **kw):
 
 # --- verify's memory prediction: models big enough for the memory check ------------------
 
+#: every layer type the strategies below draw (tests/test_verify_memory.py checks the registry
+#: has no other: a new type needs memory cases here)
+MEMORY_LAYER_TYPES = ("conv", "maxpool", "avgpool", "subsample", "lrn", "batchnorm", "relu", "relu6",
+                      "tanh", "sigmoid", "softmax", "dropout", "gap", "adaptive_avgpool", "flatten",
+                      "dense", "rbf")
 #: input elements per sample: 2^16..2^17, so float64 arrays pass verify's 1 MiB floor
 MEMORY_ELEMENTS = (1 << 16, 1 << 17)
 ACTIVATIONS = [None, "relu", "relu6", "tanh", "sigmoid", "softmax"]

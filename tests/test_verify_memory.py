@@ -13,7 +13,7 @@ from archcalc.build import build_model
 from archcalc.report import DTYPE_BYTES, analyse
 from archcalc.shapes import Shape
 from archcalc.verify import MEMORY_FLOOR, predicted_memory, verify
-from .strategies import memory_models
+from .strategies import MEMORY_LAYER_TYPES, memory_models
 
 #: measured / predicted on rows whose workspace is at least a quarter of the prediction:
 #: the prediction follows the forward's allocations, so only Python's own bookkeeping and
@@ -46,6 +46,13 @@ def test_verify_passes_on_drawn_models(case):
             low, high = check.predicted_bytes / TIGHT, check.predicted_bytes * TIGHT + slack
             assert low <= check.measured_bytes <= high, (check.name, check.type,
                                                         check.predicted_bytes, check.measured_bytes)
+
+
+def test_every_registered_layer_type_has_memory_cases():
+    """Adding a layer type without drawing it in the memory strategies fails here."""
+    from archcalc.layers import REGISTRY
+
+    assert sorted(REGISTRY) == sorted(MEMORY_LAYER_TYPES)
 
 
 @pytest.mark.parametrize("doc", [

@@ -246,3 +246,222 @@ def graph_specs(draw, max_nodes: int = 8, large: bool = False):
         shapes[name] = out
     outputs = [n["name"] for n in layers if n["name"] not in read]
     return {"name": "random_graph", "input": [c, h, w], "outputs": outputs, "layers": layers}
+
+
+# --- verify's memory prediction: models big enough for the memory check ------------------
+
+#: every layer type the strategies below draw (tests/test_verify_memory.py checks the registry
+#: has no other: a new type needs memory cases here)
+MEMORY_LAYER_TYPES = ("conv", "maxpool", "avgpool", "subsample", "lrn", "batchnorm", "relu", "relu6",
+                      "tanh", "sigmoid", "softmax", "dropout", "gap", "adaptive_avgpool", "flatten",
+                      "dense", "rbf", "add", "multiply", "concat", "crop", "upsample")
+#: input elements per sample: 2^16..2^17, so float64 arrays pass verify's 1 MiB floor
+MEMORY_ELEMENTS = (1 << 16, 1 << 17)
+ACTIVATIONS = [None, "relu", "relu6", "tanh", "sigmoid", "softmax"]
+
+
+@st.composite
+def memory_inputs(draw):
+    """C×H×W with C of 1, a few or many maps, shaped as a line (1×L, audio written as
+    2-D), a column (L×1), a tall or wide strip or a square-ish map."""
+    c = draw(st.sampled_from([1, 2, 3, 6, 16]))
+    cells = draw(st.integers(*MEMORY_ELEMENTS)) // c
+    form = draw(st.sampled_from(["line", "column", "strip", "square"]))
+    if form == "line":
+        h = 1
+    elif form == "column":
+        h = cells
+    elif form == "strip":
+        h = draw(st.integers(2, 8))
+    else:
+        h = max(2, int(cells ** 0.5) + draw(st.integers(-5, 5)))
+    return c, h, max(1, cells // h)
+
+
+@st.composite
+def memory_padding(draw, kh, kw, dilation, allow_same=True):
+    """Every padding form: absent, 'valid', 'same', p, [ph, pw], [[t, b], [l, r]]; each
+    explicit pad smaller than the dilated window (PyTorch's rule)."""
+    ext = [d * (k - 1) + 1 for k, d in zip((kh, kw), dilation)]
+    form = draw(st.sampled_from(["absent", "valid", "same", "int", "pair", "sides"]
+                                if allow_same else ["absent", "valid", "int", "pair", "sides"]))
+    pad = lambda e: draw(st.integers(0, min(2, e - 1)))  # noqa: E731
+    if form == "absent":
+        return {}
+    if form in ("valid", "same"):
+        return {"padding": form}
+    if form == "int":
+        return {"padding": pad(min(ext))}
+    if form == "pair":
+        return {"padding": [pad(ext[0]), pad(ext[1])]}
+    return {"padding": [[pad(ext[0]), pad(ext[0])], [pad(ext[1]), pad(ext[1])]]}
+
+
+def _window(draw, h, w, max_kernel=5):
+    """(kh, kw) of one of the forms k×k, k×1, 1×k, 1×1, fitting an unpadded h×w map."""
+    form = draw(st.sampled_from(["kxk", "kx1", "1xk", "1x1"]))
+    k = draw(st.integers(2, max_kernel))
+    kh, kw = {"kxk": (k, k), "kx1": (k, 1), "1xk": (1, k), "1x1": (1, 1)}[form]
+    return min(kh, h), min(kw, w)
+
+
+@st.composite
+def memory_conv(draw, c, h, w):
+    """A conv on c×h×w: every kernel form, groups 1 / g / depthwise / depthwise with a
+    multiplier, or a connection table; stride, dilation, bias and folded activation."""
+    kh, kw = _window(draw, h, w)
+    dilation = [draw(st.sampled_from([1, 2])) if d * (k - 1) + 1 <= size else 1
+                for k, size, d in ((kh, h, 2), (kw, w, 2))]
+    layer = {"type": "conv", "kernel": [kh, kw], "dilation": dilation,
+             "stride": [draw(st.integers(1, 3)), draw(st.integers(1, 3))],
+             "bias": draw(st.booleans()), "activation": draw(st.sampled_from(ACTIVATIONS))}
+    layer.update(draw(memory_padding(kh, kw, dilation)))
+    divisors = [g for g in range(2, c) if c % g == 0]
+    mode = draw(st.sampled_from(["dense", "depthwise", "multiplier", "table"] + (["grouped"] if divisors else [])))
+    if mode == "dense":
+        layer["filters"] = draw(st.integers(1, 6))
+    elif mode == "grouped":
+        g = draw(st.sampled_from(divisors))
+        layer.update(groups=g, filters=g * draw(st.integers(1, 2)))
+    elif mode in ("depthwise", "multiplier"):
+        layer.update(groups=c, filters=c * (1 if mode == "depthwise" else 2))
+    else:
+        filters = draw(st.integers(1, 6))
+        table = [sorted(draw(st.sets(st.integers(0, c - 1), min_size=1, max_size=c)))
+                 for _ in range(filters)]
+        layer.update(filters=filters, connection_table=table)
+    return layer
+
+
+@st.composite
+def memory_pool(draw, h, w):
+    """maxpool (dilation), avgpool (count_include_pad) or subsample, any padding form,
+    ceil mode where it has a meaning."""
+    kind = draw(st.sampled_from(["maxpool", "avgpool", "subsample"]))
+    kh, kw = _window(draw, h, w, max_kernel=4)
+    layer = {"type": kind, "kernel": [kh, kw]}
+    if draw(st.booleans()):
+        layer["stride"] = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    dilation = (1, 1)
+    if kind == "maxpool" and draw(st.booleans()):
+        dilation = tuple(2 if 2 * (k - 1) + 1 <= size else 1 for k, size in ((kh, h), (kw, w)))
+        layer["dilation"] = list(dilation)
+    layer.update(draw(memory_padding(kh, kw, dilation, allow_same=kind != "subsample")))
+    if kind != "subsample" and layer.get("padding") != "same":
+        layer["ceil_mode"] = draw(st.booleans())
+    if kind == "avgpool":
+        layer["count_include_pad"] = draw(st.booleans())
+    if kind == "subsample":
+        layer["activation"] = draw(st.sampled_from(ACTIVATIONS))
+    return layer
+
+
+@st.composite
+def memory_map_layer(draw, c, h, w):
+    """One layer that keeps a map: conv, a window pool, lrn, batch norm or an elementwise."""
+    kind = draw(st.sampled_from(["conv", "conv", "pool", "pool", "lrn", "batchnorm", "elementwise"]))
+    if kind == "conv":
+        return draw(memory_conv(c, h, w))
+    if kind == "pool":
+        return draw(memory_pool(h, w))
+    if kind == "lrn":
+        return {"type": "lrn", "size": draw(st.sampled_from([1, 3, 5]))}
+    if kind == "batchnorm":
+        return {"type": "batchnorm"}
+    return {"type": draw(st.sampled_from(["relu", "relu6", "tanh", "sigmoid", "softmax", "dropout"]))}
+
+
+@st.composite
+def memory_head(draw, h, w):
+    """What may end the model: nothing, gap, adaptive pooling, flatten (+ dense or softmax),
+    dense (which flattens), rbf, or a residual add or a concat over the map."""
+    kind = draw(st.sampled_from(["none", "gap", "adaptive", "flatten", "dense", "rbf",
+                                 "residual", "concat", "gate", "merges", "crop", "upsample"]))
+    units = draw(st.integers(1, 3))
+    if kind == "none":
+        return []
+    if kind == "gap":
+        return [{"type": "gap"}]
+    if kind == "adaptive":
+        return [{"type": "adaptive_avgpool", "output": [draw(st.integers(1, min(h, 6))),
+                                                       draw(st.integers(1, min(w, 6)))]}]
+    if kind == "flatten":
+        return [{"type": "flatten"}, draw(st.sampled_from([{"type": "softmax"}, {"type": "dropout"},
+                                                          {"type": "dense", "units": units}]))]
+    if kind == "dense":
+        return [{"type": "dense", "units": units, "bias": draw(st.booleans()),
+                 "activation": draw(st.sampled_from(ACTIVATIONS))}]
+    if kind == "rbf":
+        return [{"type": "rbf", "units": units}]
+    trunk = {"name": "t", "type": "relu"}
+    if kind == "gate":  # squeeze-and-excitation's broadcast product
+        return [trunk, {"name": "g", "type": "gap"}, {"type": "multiply", "inputs": ["t", "g"]}]
+    if kind == "merges":  # named inputs: an add of three, then a concat with the trunk
+        return [trunk, {"name": "u", "type": "sigmoid", "inputs": ["t"]},
+                {"name": "s", "type": "add", "inputs": ["t", "u", "t"]},
+                {"type": "concat", "inputs": ["s", "t"]}]
+    if kind == "crop" and min(h, w) >= 2:  # a view of the trunk, at a pooled map's size
+        return [trunk, {"name": "p", "type": "maxpool", "kernel": 2},
+                {"type": "crop", "inputs": ["t", "p"]}]
+    if kind in ("crop", "upsample"):
+        return [{"type": "upsample", "scale": [draw(st.integers(1, 2)), draw(st.integers(1, 2))]}]
+    same = {"type": "conv", "filters": 2, "kernel": 3, "padding": "same"}
+    if kind == "residual":
+        return [{"type": "residual", "activation": draw(st.sampled_from([None, "relu"])),
+                 "body": [{"type": "conv", "filters": 1, "kernel": [1, 1]}, {"type": "relu"}],
+                 "shortcut": [{"type": "conv", "filters": 1, "kernel": [1, 1], "bias": False}]}]
+    return [{"type": "concat", "branches": [[same], [{"type": "maxpool", "kernel": 1}], []]}]
+
+
+def _out(size, k, s, d, before, after, ceil_mode=False):
+    """Window count along one axis (written for the strategy, independently of archcalc)."""
+    span = size + before + after - d * (k - 1) - 1
+    if span < 0:
+        return 0
+    out = -(-span // s) + 1 if ceil_mode else span // s + 1
+    if ceil_mode and (out - 1) * s >= size + before:
+        out -= 1
+    return out
+
+
+def _next_map(layer, c, h, w):
+    """(C, H, W) after a map layer, from tests' own arithmetic; None if nothing fits."""
+    if layer["type"] not in ("conv", "maxpool", "avgpool", "subsample"):
+        return c, h, w
+    (kh, kw), dilation = layer["kernel"], layer.get("dilation", [1, 1])
+    stride = layer.get("stride", layer["kernel"] if layer["type"] != "conv" else [1, 1])
+    pad = layer.get("padding", 0)
+    out = []
+    for size, k, s, d, i in zip((h, w), (kh, kw), stride, dilation, (0, 1)):
+        if pad == "same":
+            out.append(-(-size // s))
+            continue
+        p = 0 if pad == "valid" else pad if isinstance(pad, int) else pad[i]
+        before, after = (p, p) if isinstance(p, int) else p
+        out.append(_out(size, k, s, d, before, after, layer.get("ceil_mode", False)))
+    if min(out) < 1:
+        return None
+    return (layer["filters"] if layer["type"] == "conv" else c), out[0], out[1]
+
+
+@st.composite
+def memory_models(draw, max_map_layers=2):
+    """(spec document, batch, dtype): 1..max_map_layers map layers on a memory_inputs()
+    input, then a memory_head(); sizes keep every array small enough to run quickly and
+    the input large enough that verify checks each row's memory."""
+    c, h, w = draw(memory_inputs())
+    shape, layers = (c, h, w), []
+    for _ in range(draw(st.integers(1, max_map_layers))):
+        layer = draw(memory_map_layer(*shape))
+        after = _next_map(layer, *shape)
+        if after is None or after[0] * after[1] * after[2] > 4 * MEMORY_ELEMENTS[1]:
+            continue  # a window that does not fit, or an output too big to be quick
+        layers.append(layer)
+        shape = after
+    layers += draw(memory_head(*shape[1:]))
+    if not layers:
+        layers = [{"type": "relu"}]
+    for i, layer in enumerate(layers):
+        layer.setdefault("name", f"l{i}")  # the heads' merges name what they read
+    doc = {"name": "memory", "input": list((c, h, w)), "layers": layers}
+    return doc, draw(st.integers(1, 3)), draw(st.sampled_from(["float64", "float32"]))

@@ -49,6 +49,25 @@ def test_conv_matches_reference(case):
     np.testing.assert_allclose(y, expected, **TOL)
 
 
+@given(conv_cases(), st.integers(1, 64))
+def test_conv_in_chunks_of_rows_matches_reference(case, budget):
+    """The direct conv's chunks of output rows (a column budget of a few elements makes
+    each chunk one or two rows, the last one shorter) join into the whole output, with
+    the padded sample buffer reused by every sample of the batch."""
+    from archcalc.layers import npkit
+
+    raw, dims, pads, batch = case
+    saved = npkit.COLUMN_ELEMENTS
+    npkit.COLUMN_ELEMENTS = budget
+    try:
+        layer, x, w, y, _ = run("conv", raw, dims, batch)
+    finally:
+        npkit.COLUMN_ELEMENTS = saved
+    expected = activated(ref.conv(x, w["weight"], w.get("bias"), layer.stride, pads,
+                                  layer.dilation, layer.groups), raw["activation"])
+    np.testing.assert_allclose(y, expected, **TOL)
+
+
 @given(table_cases())
 def test_conv_connection_table_matches_reference(case):
     """A connection table reads only its listed maps; trainable count is the mask's count."""

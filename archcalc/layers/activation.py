@@ -42,11 +42,12 @@ class Elementwise(Layer):
         return activation_work(self.type_name, y.numel)
 
     def forward(self, x, weights, ops):
-        """A new output array (the engine counts it as an activation), then the function
-        in place on it; softmax is normalised over axis 1 after subtracting its maximum."""
-        from .npkit import activate
+        """A new output array (the engine counts it as an activation), written in one pass
+        where NumPy has the function; softmax is normalised over axis 1 after subtracting
+        its maximum."""
+        from .npkit import applied
 
-        return activate(self.type_name, x.copy())
+        return applied(self.type_name, x)
 
 
 @register
@@ -86,6 +87,11 @@ class Softmax(Elementwise):
     def connections(self, x: Shape, y: Shape):
         # every output depends on every input along the normalised axis
         return y.numel * x.channels
+
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """The maximum, then the sum, over the channel axis (one at a time): one value per
+        cell of the other axes."""
+        return batch * x.numel // x.channels
 
 
 @register

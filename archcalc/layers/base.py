@@ -93,8 +93,9 @@ class Layer:
         """The arrays the layer holds for input ``x``, PyTorch/ONNX layout; {} if none."""
         return {}
 
-    def workspace(self, x: Shape) -> Size:
-        """Elements per sample the forward holds at its peak besides input and output."""
+    def workspace(self, x: Shape, batch: int = 1) -> Size:
+        """Elements the forward on a batch of ``batch`` inputs ``x`` holds at its peak
+        besides its input and output (buffers reused across samples do not scale)."""
         return 0
 
     def forward(self, x, weights: dict, ops):

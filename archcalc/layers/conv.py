@@ -125,50 +125,91 @@ class Conv(Layer):
     def _is_pointwise(self, pads) -> bool:
         return self.kernel == (1, 1) and self.stride == (1, 1) and pads == ((0, 0), (0, 0))
 
-    def workspace(self, x: Shape) -> int:
-        """Elements per sample a forward holds besides its output: the padded input (when
-        padded) and the im2col buffer (C·kh·kw)·(Ho·Wo); none for an unpadded 1×1 stride-1
-        conv, whose im2col matrix is a view of the input.  A connection table also gathers
-        the columns of its widest fan-in class."""
-        pads = resolve_padding(self, x)
-        if self._is_pointwise(pads):
-            return 0
-        (ho, wo), (kh, kw) = window_shape(self, x), self.kernel
-        c, h, w = x.dims
-        pad = 0 if pads == ((0, 0), (0, 0)) else c * (h + sum(pads[0])) * (w + sum(pads[1]))
-        cols = c * kh * kw * ho * wo
+    def kernel_path(self, x: Shape) -> str:
+        """Which forward runs on input ``x``: 'table' (connection table), 'pointwise' (an
+        unpadded 1×1 stride-1 conv: one GEMM on a view of the input) or 'direct' (im2col by
+        chunks of output rows).  A function of the layer and the input shape only, so
+        :meth:`workspace` predicts the path's allocations."""
         if self.connection_table is not None:
-            sizes = [len(row) for row in self.connection_table]
-            cols += max(s * sizes.count(s) for s in set(sizes)) * kh * kw * ho * wo
-        return pad + cols
+            return "table"
+        if self._is_pointwise(resolve_padding(self, x)):
+            return "pointwise"
+        return "direct"
+
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """Elements a forward on a batch of ``x`` holds besides its input and output.
+
+        pointwise: 0 (the GEMM reads a view of the input and writes the output).
+        direct: one chunk of im2col columns (:func:`npkit.direct_workspace`), reused by
+        every chunk and sample; padding is written into it, never copied.
+        table: the batch's full im2col columns (none for 1×1 stride 1) and, one fan-in class
+        at a time, that class's gathered columns and products.
+        A folded softmax adds its maximum and sum over the maps: one value per pixel of
+        what it normalises at once (the whole output, or one chunk of rows).
+        """
+        from . import npkit
+
+        path = self.kernel_path(x)
+        (ho, wo) = out_hw = window_shape(self, x)
+        softmax = self.activation == "softmax"
+        if path == "pointwise":
+            return batch * ho * wo if softmax else 0
+        if path == "direct":
+            rows = npkit.chunk_rows(ho, wo, x.channels * self.kernel[0] * self.kernel[1])
+            return npkit.direct_workspace(x.channels, self.kernel, out_hw) + (rows * wo if softmax else 0)
+        return max(self._table_workspace(x, batch, out_hw), batch * ho * wo if softmax else 0)
+
+    def _table_workspace(self, x: Shape, batch: int, out_hw) -> int:
+        (kh, kw), (ho, wo) = self.kernel, out_hw
+        pixels = ho * wo
+        cols = 0 if self._is_pointwise(resolve_padding(self, x)) else x.channels * kh * kw * pixels
+        sizes = [len(row) for row in self.connection_table]
+        # per class of n maps reading k inputs: gathered taps n·k·kh·kw·pixels and products
+        # n·pixels per sample, with the gathered kernel n·k·kh·kw
+        widest = max(sizes.count(s) * (batch * (s * kh * kw * pixels + pixels) + s * kh * kw)
+                     for s in set(sizes))
+        return batch * cols + widest
 
     def forward(self, x, weights, ops):
-        """im2col through a strided window view, then one batched ``matmul`` over the
-        groups (BLAS); a connection table runs one matmul per distinct fan-in."""
-        from .npkit import activate, padded_windows
+        """The path :meth:`kernel_path` names (docs/conventions.md, "Fast paths"); every
+        product with the weights goes through ``ops``."""
+        from . import npkit
 
         n = x.shape[0]
         shape = Shape.of(*x.shape[1:])
         pads = resolve_padding(self, shape)
-        ho, wo = window_shape(self, shape)
-        (kh, kw), c = self.kernel, shape.channels
-        if self.connection_table is not None:
-            win = padded_windows(x, self, pads, (ho, wo))
-            cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, kh * kw * ho * wo)
-            y = self._table_forward(cols, weights, ops, n, ho * wo)
-        else:
+        out_hw = window_shape(self, shape)
+        path = self.kernel_path(shape)
+        bias = weights.get("bias")
+        if path == "direct":
+            return npkit.conv_direct(x, weights["weight"], ops, self, pads, out_hw, bias)
+        (kh, kw), c, (ho, wo) = self.kernel, shape.channels, out_hw
+        if path == "pointwise":
             g = self.groups
-            if self._is_pointwise(pads):
-                cols = x.reshape(n, g, c // g, ho * wo)
-            else:
-                win = padded_windows(x, self, pads, (ho, wo))
-                cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, g, (c // g) * kh * kw, ho * wo)
             kernel = weights["weight"].reshape(g, self.filters // g, -1)
-            y = ops.matmul(kernel, cols)
-        y = y.reshape(n, self.filters, ho, wo)
-        if self.bias:
-            y += weights["bias"][:, None, None]
-        return activate(self.activation, y)
+            y = ops.matmul(kernel, x.reshape(n, g, c // g, ho * wo))
+        else:
+            cols = self._table_columns(x, pads, out_hw)
+            y = self._table_forward(cols, weights, ops, n, ho * wo)
+            del cols  # before the activation, which may hold temporaries (softmax)
+        return npkit.finish(y.reshape(n, self.filters, ho, wo), bias, self.activation)
+
+    def _table_columns(self, x, pads, out_hw):
+        """(N, C, kh·kw·pixels) columns of a connection-table conv: a view of the input for
+        1×1 stride 1, else every sample's taps (padding written as zeros, as in the direct
+        path)."""
+        import numpy as np
+
+        from .npkit import im2col_rows
+
+        n, c = x.shape[:2]
+        kk = self.kernel[0] * self.kernel[1]
+        if self._is_pointwise(pads):
+            return x.reshape(n, c, kk * out_hw[0] * out_hw[1])
+        cols = np.empty((n, c) + self.kernel + tuple(out_hw), dtype=x.dtype)
+        for i in range(n):
+            im2col_rows(x[i], cols[i], self.kernel, self.stride, self.dilation, pads, 0)
+        return cols.reshape(n, c, -1)
 
     def _table_forward(self, cols, weights, ops, n, pixels):
         """Output maps that read k inputs share one matmul over their gathered columns, so

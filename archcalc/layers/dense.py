@@ -69,6 +69,10 @@ class Dense(FullyConnected):
         """A bias add per output, then the folded activation."""
         return Work(additions=self.units if self.bias else 0) + activation_work(self.activation, y.numel)
 
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """None besides a folded softmax's maximum and sum (one value per sample)."""
+        return batch if self.activation == "softmax" else 0
+
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """weight (out, in) as in PyTorch and ONNX Gemm, bias (out,)."""
         from .npkit import normal
@@ -119,9 +123,9 @@ class RBF(FullyConnected):
 
         return {"weight": normal(rng, (self.units, x.numel), dtype)}
 
-    def workspace(self, x: Shape) -> int:
-        """The differences x − w for every (unit, input) pair: in·out."""
-        return x.numel * self.units
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """The differences x − w for every (unit, input) pair: in·out per sample."""
+        return batch * x.numel * self.units
 
     def forward(self, x, weights, ops):
         """Differences, then one square-and-accumulate einsum: Σ_i (x_i − w_ji)²."""

@@ -64,9 +64,9 @@ class LRN(Layer):
         return Work(multiplications=taps + y.numel, additions=taps, divisions=y.numel,
                     exponentials=y.numel)
 
-    def workspace(self, x: Shape) -> int:
-        """The squares, zero-padded along channels: (C + size − 1)·H·W."""
-        return (x.channels + self.size - 1) * x.numel // x.channels
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """The squares, zero-padded along channels: (C + size − 1)·H·W per sample."""
+        return batch * (x.channels + self.size - 1) * x.numel // x.channels
 
     def forward(self, x, weights, ops):
         """Window sums of squares over channel-padded zeros (a sliding view, no loop)."""

@@ -42,13 +42,13 @@ class Window(Layer):
         kh, kw = self.kernel
         return kh * kw
 
-    def workspace(self, x: Shape) -> int:
-        """Elements per sample held besides the output: the padded copy of the input, made
-        only when a window reaches padding (ceil mode whose windows tile exactly pads nothing)."""
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """Elements held besides the output: the padded copy of the input, made only when a
+        window reaches padding (ceil mode whose windows tile exactly pads nothing)."""
         g = self.geometry(x)
         if not g.reads_padding:
             return 0
-        return x.channels * g.span[0] * g.span[1]
+        return batch * x.channels * g.span[0] * g.span[1]
 
     def _windows(self, x, fill):
         """(view of the windows (N, C, Ho, Wo, kh, kw), explicit padding, (Ho, Wo))."""
@@ -112,6 +112,13 @@ class AvgPool(Window):
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(additions=(self.taps - 1) * y.numel, divisions=y.numel)
 
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """The padded copy (as every window pool), held while the divisors are made: the
+        row counts (Ho), then the column counts (two arrays of Wo while computed), then
+        their (Ho, Wo) outer product; all shared by the batch."""
+        (ho, wo) = window_shape(self, x, self.ceil_mode)
+        return super().workspace(x, batch) + max(ho + 2 * wo, ho + wo + ho * wo)
+
     def forward(self, x, weights, ops):
         """Window sums over zero padding, divided per output cell by
         :func:`npkit.window_counts` (docs/conventions.md, "Padded cells in an average")."""
@@ -122,9 +129,9 @@ class AvgPool(Window):
         win, pads, (ho, wo) = self._windows(x, 0.0)
         y = reduce_windows(win, np.add)
         (h, w), (kh, kw), (sh, sw) = x.shape[2:], self.kernel, self.stride
-        rows = window_counts(h, kh, sh, *pads[0], ho, self.count_include_pad)
-        cols = window_counts(w, kw, sw, *pads[1], wo, self.count_include_pad)
-        y /= np.outer(rows, cols).astype(y.dtype)
+        rows = window_counts(h, kh, sh, *pads[0], ho, self.count_include_pad, y.dtype)
+        cols = window_counts(w, kw, sw, *pads[1], wo, self.count_include_pad, y.dtype)
+        y /= np.outer(rows, cols)  # one (Ho, Wo) divisor
         return y
 
 
@@ -155,6 +162,12 @@ class Subsample(Window):
         """The bias add per output, then the squashing function."""
         return Work(additions=y.numel) + activation_work(self.activation, y.numel)
 
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """The padded copy (as every window pool), or, later, a folded softmax's maximum
+        and sum (one value per output pixel)."""
+        (ho, wo) = window_shape(self, x)
+        return max(super().workspace(x, batch), batch * ho * wo if self.activation == "softmax" else 0)
+
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """weight (C,) and bias (C,): one trainable coefficient and one bias per map."""
         from .npkit import normal
@@ -168,6 +181,7 @@ class Subsample(Window):
 
         win, _, _ = self._windows(x, 0.0)
         y = ops.einsum("nchwij,c->nchw", win, weights["weight"])
+        del win  # the padded copy goes before the activation's temporaries (softmax)
         y += weights["bias"][:, None, None]
         return activate(self.activation, y)
 
@@ -195,16 +209,17 @@ class GlobalAvgPool(Layer):
         return x.mean(axis=(2, 3), keepdims=True)
 
 
-def adaptive_windows(size: int, out: int):
-    """(out, size) averaging matrix: row i is 1/len over PyTorch's adaptive window i."""
+def adaptive_windows(size: int, out: int, dtype="float64"):
+    """(out, size) averaging matrix: row i is 1/len over PyTorch's adaptive window i,
+    [⌊i·size/out⌋, ⌈(i+1)·size/out⌉).  Made in ``dtype`` directly, one row at a time, so
+    the matrix is the only array it allocates (see AdaptiveAvgPool.workspace)."""
     import numpy as np
 
-    i = np.arange(out)
-    start = (i * size) // out
-    end = -((-(i + 1) * size) // out)
-    cells = np.arange(size)
-    inside = (cells >= start[:, None]) & (cells < end[:, None])
-    return inside / (end - start)[:, None]
+    matrix = np.zeros((out, size), dtype=dtype)
+    for i in range(out):
+        start, end = (i * size) // out, -((-(i + 1) * size) // out)
+        matrix[i, start:end] = 1 / (end - start)
+    return matrix
 
 
 def largest_adaptive_window(size: int, out: int) -> int:
@@ -264,9 +279,11 @@ class AdaptiveAvgPool(Layer):
             return Keep()
         return Whole(tuple(largest_adaptive_window(n, o) for n, o in zip(x.spatial, self.output)))
 
-    def workspace(self, x: Shape) -> int:
-        """The half-pooled (C, H, ow) intermediate."""
-        return x.channels * x.spatial[0] * self.output[1]
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """The two averaging matrices (oh·H + ow·W, shared by the batch) and the
+        half-pooled (C, H, ow) intermediate of every sample."""
+        (h, w), (oh, ow) = x.spatial, self.output
+        return oh * h + ow * w + batch * x.channels * h * ow
 
     def forward(self, x, weights, ops):
         """Two averaging matrices, one per axis: y = A_h · x · A_wᵀ (averaging weights
@@ -274,6 +291,6 @@ class AdaptiveAvgPool(Layer):
         import numpy as np
 
         (h, w), (oh, ow) = x.shape[2:], self.output
-        rows = adaptive_windows(h, oh).astype(x.dtype)
-        cols = adaptive_windows(w, ow).astype(x.dtype)
+        rows = adaptive_windows(h, oh, x.dtype)
+        cols = adaptive_windows(w, ow, x.dtype)
         return np.matmul(rows, np.matmul(x, cols.T))

@@ -36,9 +36,11 @@ class Upsample(Layer):
         return Refine(self.scale)
 
     def forward(self, x, weights, ops):
-        """Each cell repeated sh×sw times, by one broadcast copy."""
+        """Each cell repeated sh×sw times, by one broadcast copy into a new array (a reshape
+        of the broadcast view would alias the input when H or W is 1, and be read-only)."""
         import numpy as np
 
         (n, c, h, w), (sh, sw) = x.shape, self.scale
-        y = np.broadcast_to(x[:, :, :, None, :, None], (n, c, h, sh, w, sw))
-        return y.reshape(n, c, h * sh, w * sw)
+        y = np.empty((n, c, h * sh, w * sw), dtype=x.dtype)
+        y.reshape(n, c, h, sh, w, sw)[...] = x[:, :, :, None, :, None]
+        return y

@@ -128,7 +128,7 @@ def predicted_memory(report, model: Model, keep_outputs: bool = False) -> list[i
     for i, row in enumerate(report.layers):
         params += row.params
         alive += change[i]
-        extra = row.layer.workspace(row.layer.take(row.in_shapes)) * report.batch
+        extra = row.layer.workspace(row.layer.take(row.in_shapes), report.batch)
         out.append(size * (params + report.input_shape.numel * report.batch + alive + extra))
     return out
 

@@ -2,9 +2,6 @@
 knows about columns, separators and units; it computes nothing."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -122,8 +119,6 @@ def human_count(n: int) -> str:
 def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
     """Per-row values of ``keys`` (str, or int for counts; a formula string in symbolic
     mode) and the totals row; with ``rf`` (table --rf) the receptive-field cells follow."""
-    from .fields import RF_HEADERS, rf_cells
-
     work = None
     if any(not BY_KEY[k].default for k in keys):
         from ..core.work import report_work
@@ -154,6 +149,8 @@ def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
         else:
             total.append(_exact(sum(getattr(w, k) for w in work)))
     if rf is not None:
+        from .fields import RF_HEADERS, rf_cells  # only with --rf: it loads the rf renderers
+
         rows = [row + rf_cells(f) for row, f in zip(rows, rf)]
         total = total + [""] * len(RF_HEADERS)
     return rows, total
@@ -161,11 +158,11 @@ def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
 
 def _headers(keys, rf) -> tuple[list[str], list[bool]]:
     """Column headings and which are numeric (right-aligned), RF columns included."""
-    from .fields import RF_HEADERS
-
     headers = [BY_KEY[k].header for k in keys]
     numeric = [BY_KEY[k].numeric for k in keys]
     if rf is not None:
+        from .fields import RF_HEADERS  # only with --rf: it loads the rf renderers
+
         headers += RF_HEADERS
         numeric += [h != "RF note" for h in RF_HEADERS]
     return headers, numeric
@@ -230,19 +227,28 @@ def _format_text_symbolic(report: Report, keys) -> str:
     return "\n".join(out) + "\n"
 
 
+def simple_table(rows, headers, numeric) -> list[str]:
+    """Lines of tabulate's "simple" format, which the table command has always printed:
+    columns two spaces apart, each as wide as its widest cell or its header plus two,
+    numbers right-aligned (headers too), text left-aligned, a rule of dashes under the
+    headers, trailing spaces dropped.  Written here because importing tabulate costs the
+    start-up of ``archcalc table`` about 12 ms (importlib.metadata for its version)."""
+    widths = [max([len(h) + 2] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(cell.rjust(width) if right else cell.ljust(width)
+                         for cell, width, right in zip(cells, widths, numeric)).rstrip()
+    return [line(headers), "  ".join("-" * width for width in widths)] + [line(row) for row in rows]
+
+
 def format_text(report: Report, columns=None, rf=None) -> str:
     """Aligned columns, thousands separators, activation memory in binary units."""
     if _is_symbolic(report):
         return _format_text_symbolic(report, columns or DEFAULT_KEYS)
-    from tabulate import tabulate
-
     keys = columns or NARROW_KEYS
     rows, total = _cells(report, keys, grouped, human_bytes, rf)
     headers, numeric = _headers(keys, rf)
-    align = ["right" if is_num else "left" for is_num in numeric]
-    table = tabulate(rows + [total], headers=headers, tablefmt="simple", colalign=align,
-                     disable_numparse=True)
-    lines = table.split("\n")
+    lines = simple_table(rows + [total], headers, numeric)
     rule = lines[1]
     lines.insert(len(lines) - 1, rule)  # a rule above the totals
     return _summary(report) + "\n\n" + "\n".join(lines) + "\n"
@@ -267,6 +273,9 @@ def format_markdown(report: Report, columns=None, rf=None) -> str:
 
 def format_csv(report: Report, columns=None, rf=None) -> str:
     """One row per layer plus a 'total' row; plain integers, shapes as C×H×W."""
+    import csv  # here, not at the top: the text table's start-up does not need it
+    import io
+
     from .fields import RF_HEADERS
 
     keys = columns or DEFAULT_KEYS
@@ -319,6 +328,8 @@ def to_json_dict(report: Report, columns=None, rf=None) -> dict:
 
 
 def format_json(report: Report, columns=None, rf=None) -> str:
+    import json  # here, not at the top: the text table's start-up does not need it
+
     return json.dumps(to_json_dict(report, columns, rf), indent=2, ensure_ascii=False) + "\n"
 
 

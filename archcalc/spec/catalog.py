@@ -17,17 +17,19 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 def specs_dir() -> Path:
     """The folder of bundled specs (the top-level specs/ folder, shipped as archcalc.specs).
 
-    Code run from a source tree (a checkout with setup.cfg beside the package) reads that
-    tree's specs/, not those of whichever tree an editable install maps archcalc.specs to."""
-    root = Path(__file__).resolve().parents[2]
-    if (root / "setup.cfg").is_file() and (root / "specs" / "__init__.py").is_file():
-        return root / "specs"
+    Looked up beside the package first (archcalc/specs when installed, specs/ in a source
+    tree or an editable install): importlib.resources costs every start-up a few ms, and
+    would send a source tree on PYTHONPATH to an editable install's specs elsewhere."""
+    package = Path(__file__).resolve().parents[1]
+    for folder in (package / "specs", package.parent / "specs"):
+        if (folder / "__init__.py").is_file():
+            return folder
     try:
         from importlib.resources import files
 
         return Path(str(files("archcalc.specs")))
     except ModuleNotFoundError:  # pragma: no cover - neither installed nor a source tree
-        return root / "specs"
+        return package.parent / "specs"
 
 
 @lru_cache(maxsize=None)

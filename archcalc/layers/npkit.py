@@ -200,11 +200,16 @@ def im2col_rows(x, cols, kernel, stride, dilation, pads, r0):
             q = i0 * sh + a * dh - top
             p = j0 * sw + b * dw - left
             tap[:, i0 - r0:i1 - r0, j0:j1] = x[:, q:q + (i1 - i0 - 1) * sh + 1:sh, p:p + (j1 - j0 - 1) * sw + 1:sw]
-            # padding cells: rows above and below, columns left and right of that block
-            tap[:, :i0 - r0] = 0
-            tap[:, i1 - r0:] = 0
-            tap[:, i0 - r0:i1 - r0, :j0] = 0
-            tap[:, i0 - r0:i1 - r0, j1:] = 0
+            # padding cells (rows above and below, columns left and right of that block);
+            # most taps have none, and a no-op assignment still costs a NumPy call
+            if i0 > r0:
+                tap[:, :i0 - r0] = 0
+            if i1 < r0 + rows:
+                tap[:, i1 - r0:] = 0
+            if j0 > 0:
+                tap[:, i0 - r0:i1 - r0, :j0] = 0
+            if j1 < out_w:
+                tap[:, i0 - r0:i1 - r0, j1:] = 0
 
 
 def direct_workspace(channels, kernel, out_hw) -> int:

@@ -10,6 +10,7 @@ exactly one stderr line starting ``archcalc: error:``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import os
 import shlex
@@ -291,7 +292,8 @@ MAPS = [{}, {"type": "relu"}, {"a": 1}, {"type": "conv", "filters": 4, "kernel":
         {"on": True}, {"block": "x"}, {"figure": "params", "value": 1, "source": "s"}]
 
 hostile_values = st.one_of(
-    st.sampled_from(NUMBERS + WORDS + LISTS + MAPS + [None, True, False]),
+    # copies: a case mutates what it inserts, and the constants must stay as they are
+    st.sampled_from(NUMBERS + WORDS + LISTS + MAPS + [None, True, False]).map(copy.deepcopy),
     st.integers(-10, 10**10),
     st.text(max_size=12),
     st.lists(st.integers(-1, 12), max_size=4),

@@ -345,6 +345,14 @@ def mutated_specs(draw):
     repeated or dropped — dumped back to YAML, sometimes with a text-level edit on top."""
     name = draw(st.sampled_from(BUNDLED))
     doc = yaml.safe_load((SPECS / f"{name}.yaml").read_text(encoding="utf-8"))
+    if draw(st.booleans()):
+        # gentle: one integer becomes another size, so the model often stays valid and
+        # reaches the engine, the receptive fields, the formulas and the forward pass
+        paths = [p for p, v in _paths(doc) if p and type(v) is int]
+        if paths:
+            path = draw(st.sampled_from(paths))
+            _parent(doc, path)[path[-1]] = draw(st.sampled_from([1, 2, 3, 4, 7, 16, 64, 1000]))
+            return name, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10**6)
     for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3]))):
         paths = [p for p, _ in _paths(doc) if p]
         path = draw(st.sampled_from(paths))

@@ -384,7 +384,8 @@ def mutated_specs(draw):
 SNIPPETS = ["  - &a {type: relu}\n", "<<: *a\n", "\t", "!!python/none ", "? [a]\n: 1\n",
             "%YAML 1.1\n", "---\n", "...\n", "*undefined ", "&x ", "{", "[", "]", '"', "'",
             "\x00", "\x85", "\ufeff", "\r", "  - {type: relu}\n", "layers: []\n", "!!binary aGk=",
-            "!!set {a}", "!!omap [a: 1]", "2001-02-30", "0x1F", "1_000", "0o17", "1:30", ".inf"]
+            "!!set {a}", "!!omap [a: 1]", "2001-02-30", "0x1F", "1_000", "0o17", "1:30", ".inf",
+            "!!int ", "!!map ", "!!seq ", "!!str ", "!!float ", "!!bool ", "!!null ", "010"]
 
 
 @st.composite
@@ -447,7 +448,7 @@ def hostile_documents(draw):
     literals, bad tags and bytes."""
     kind = draw(st.sampled_from(["bomb", "deep_flow", "deep_block", "recursive", "repeat",
                                  "nested_repeat", "huge_layer", "literal", "expression",
-                                 "strided"]))
+                                 "strided", "tags"]))
     head = "name: h\ninput: [3, 16, 16]\n"
     if kind == "bomb":
         field = draw(st.sampled_from(["notes", "input", "layers", "options", "published", "name",
@@ -493,6 +494,14 @@ def hostile_documents(draw):
         n = draw(st.sampled_from([1, 2, 3, 4, 5, 8, 33, 300, 600, 4999]))
         return (f"name: s\ninput: [1, {draw(st.sampled_from([16, 1000000]))}, 16]\n"
                 f"layers: [{{block: b, repeat: {n}}}]\nblocks:\n  b: {{layers: [{window}]}}\n")
+    if kind == "tags":  # an explicit plain tag on every kind of node
+        tag = draw(st.sampled_from(["int", "float", "bool", "null", "str", "seq", "map",
+                                    "timestamp", "binary", "set", "omap", "pairs", "merge"]))
+        node = draw(st.sampled_from(["1", "x", "[1, 2]", "{a: 1}", "''", "2001-02-30", "~"]))
+        where = draw(st.sampled_from(["input", "layers", "name", "options", "notes"]))
+        return head.replace("input: [3, 16, 16]\n", "") + \
+            f"input: [3, 16, 16]\nlayers: [{{type: relu}}]\n".replace(f"{where}: ", f"{where}: !!{tag} {node} #") \
+            if where in ("input", "layers") else head + f"layers: [{{type: relu}}]\n{where}: !!{tag} {node}\n"
     if kind == "literal":
         digits = draw(st.sampled_from([29, 30, 31, 4300, 5000, 100000]))
         return head + f"layers: [{{type: conv, filters: {'7' * digits}, kernel: 1}}]\n"

@@ -392,3 +392,18 @@ def test_reproduced_by_is_checked_where_it_is_written(capsys, tmp_path, expressi
     text = HEAD + "  - {name: r, type: relu}\npublished:\n" \
         f"  - {{figure: params, value: 1, source: s, erratum: e, reproduced_by: \"{expression}\"}}\n"
     check(capsys, write_spec(tmp_path, text), "model.yaml:6:", fragment)
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("!!int {b: 1}", "YAML tag '!!int' cannot be put on a mapping"),
+    ("!!int [1]", "YAML tag '!!int' cannot be put on a list"),
+    ("!!map [1]", "YAML tag '!!map' cannot be put on a list"),
+    ("!!seq {a: 1}", "expected a sequence node, but found mapping"),
+    ("!!int ''", "cannot read '' as an integer"),
+    ("!!float '-'", "cannot read '-' as a number"),
+])
+def test_plain_tags_on_the_wrong_node(capsys, tmp_path, value, fragment):
+    """An explicit plain tag on the wrong kind of node: one line (it was an AttributeError
+    or a TypeError inside the constructor)."""
+    check(capsys, write_spec(tmp_path, HEAD + f"  - {{type: relu, name: {value}}}\n"),
+          "model.yaml:4:", fragment)

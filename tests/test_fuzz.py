@@ -10,6 +10,7 @@ exactly one stderr line starting ``archcalc: error:``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import os
 import shlex
@@ -291,7 +292,8 @@ MAPS = [{}, {"type": "relu"}, {"a": 1}, {"type": "conv", "filters": 4, "kernel":
         {"on": True}, {"block": "x"}, {"figure": "params", "value": 1, "source": "s"}]
 
 hostile_values = st.one_of(
-    st.sampled_from(NUMBERS + WORDS + LISTS + MAPS + [None, True, False]),
+    # copies: a case mutates what it inserts, and the constants must stay as they are
+    st.sampled_from(NUMBERS + WORDS + LISTS + MAPS + [None, True, False]).map(copy.deepcopy),
     st.integers(-10, 10**10),
     st.text(max_size=12),
     st.lists(st.integers(-1, 12), max_size=4),
@@ -343,6 +345,14 @@ def mutated_specs(draw):
     repeated or dropped — dumped back to YAML, sometimes with a text-level edit on top."""
     name = draw(st.sampled_from(BUNDLED))
     doc = yaml.safe_load((SPECS / f"{name}.yaml").read_text(encoding="utf-8"))
+    if draw(st.booleans()):
+        # gentle: one integer becomes another size, so the model often stays valid and
+        # reaches the engine, the receptive fields, the formulas and the forward pass
+        paths = [p for p, v in _paths(doc) if p and type(v) is int]
+        if paths:
+            path = draw(st.sampled_from(paths))
+            _parent(doc, path)[path[-1]] = draw(st.sampled_from([1, 2, 3, 4, 7, 16, 64, 1000]))
+            return name, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10**6)
     for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3]))):
         paths = [p for p, _ in _paths(doc) if p]
         path = draw(st.sampled_from(paths))
@@ -374,7 +384,8 @@ def mutated_specs(draw):
 SNIPPETS = ["  - &a {type: relu}\n", "<<: *a\n", "\t", "!!python/none ", "? [a]\n: 1\n",
             "%YAML 1.1\n", "---\n", "...\n", "*undefined ", "&x ", "{", "[", "]", '"', "'",
             "\x00", "\x85", "\ufeff", "\r", "  - {type: relu}\n", "layers: []\n", "!!binary aGk=",
-            "!!set {a}", "!!omap [a: 1]", "2001-02-30", "0x1F", "1_000", "0o17", "1:30", ".inf"]
+            "!!set {a}", "!!omap [a: 1]", "2001-02-30", "0x1F", "1_000", "0o17", "1:30", ".inf",
+            "!!int ", "!!map ", "!!seq ", "!!str ", "!!float ", "!!bool ", "!!null ", "010"]
 
 
 @st.composite
@@ -437,7 +448,7 @@ def hostile_documents(draw):
     literals, bad tags and bytes."""
     kind = draw(st.sampled_from(["bomb", "deep_flow", "deep_block", "recursive", "repeat",
                                  "nested_repeat", "huge_layer", "literal", "expression",
-                                 "strided"]))
+                                 "strided", "tags"]))
     head = "name: h\ninput: [3, 16, 16]\n"
     if kind == "bomb":
         field = draw(st.sampled_from(["notes", "input", "layers", "options", "published", "name",
@@ -483,6 +494,14 @@ def hostile_documents(draw):
         n = draw(st.sampled_from([1, 2, 3, 4, 5, 8, 33, 300, 600, 4999]))
         return (f"name: s\ninput: [1, {draw(st.sampled_from([16, 1000000]))}, 16]\n"
                 f"layers: [{{block: b, repeat: {n}}}]\nblocks:\n  b: {{layers: [{window}]}}\n")
+    if kind == "tags":  # an explicit plain tag on every kind of node
+        tag = draw(st.sampled_from(["int", "float", "bool", "null", "str", "seq", "map",
+                                    "timestamp", "binary", "set", "omap", "pairs", "merge"]))
+        node = draw(st.sampled_from(["1", "x", "[1, 2]", "{a: 1}", "''", "2001-02-30", "~"]))
+        where = draw(st.sampled_from(["input", "layers", "name", "options", "notes"]))
+        return head.replace("input: [3, 16, 16]\n", "") + \
+            f"input: [3, 16, 16]\nlayers: [{{type: relu}}]\n".replace(f"{where}: ", f"{where}: !!{tag} {node} #") \
+            if where in ("input", "layers") else head + f"layers: [{{type: relu}}]\n{where}: !!{tag} {node}\n"
     if kind == "literal":
         digits = draw(st.sampled_from([29, 30, 31, 4300, 5000, 100000]))
         return head + f"layers: [{{type: conv, filters: {'7' * digits}, kernel: 1}}]\n"

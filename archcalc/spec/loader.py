@@ -54,7 +54,16 @@ def _line(node_or_mark) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 
+def _expect(node, kind: type, tag: str) -> None:
+    """An explicit tag on the wrong kind of node (``!!int {a: 1}``, ``!!map [1]``)."""
+    if not isinstance(node, kind):
+        found = {yaml.ScalarNode: "a scalar", yaml.SequenceNode: "a list",
+                 yaml.MappingNode: "a mapping"}.get(type(node), "something else")
+        raise SpecError(f"YAML tag '!!{tag}' cannot be put on {found}", line=_line(node))
+
+
 def _construct_mapping(loader, node: yaml.MappingNode):
+    _expect(node, yaml.MappingNode, "map")
     data = LineDict()
     data.line = _line(node)
     data.key_lines = {}
@@ -82,6 +91,7 @@ _SURPRISING_INT = re.compile(r"[-+]?0[0-7_]+|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+")
 
 
 def _construct_int(loader, node: yaml.ScalarNode):
+    _expect(node, yaml.ScalarNode, "int")
     digits = sum(ch.isalnum() for ch in node.value)
     if digits > MAX_INT_DIGITS:
         raise SpecError(f"integer of {digits} digits: at most {MAX_INT_DIGITS} are read",
@@ -97,7 +107,7 @@ def _construct_int(loader, node: yaml.ScalarNode):
 def _checked(construct, node, what: str):
     try:
         return construct(node)
-    except (ValueError, KeyError, TypeError, ArithmeticError):  # e.g. `!!bool maybe`
+    except (ValueError, LookupError, TypeError, ArithmeticError):  # `!!bool maybe`, `!!int ""`
         raise SpecError(f"cannot read '{quoted(node.value)}' as {what}", line=_line(node)) from None
 
 

@@ -26,7 +26,6 @@ import numpy as np  # noqa: E402
 from archcalc.core.graph import walk  # noqa: E402
 from archcalc.core.report import analyse  # noqa: E402
 from archcalc.core.shapes import Shape  # noqa: E402
-from archcalc.layers.conv import resolve_padding  # noqa: E402
 from archcalc.numeric.runner import Runner, make_input  # noqa: E402
 from archcalc.spec.catalog import bundled_names, load  # noqa: E402
 
@@ -92,7 +91,7 @@ class TorchModel:
     def _pads(self, layer, t, fill):
         """(t padded where the pads are asymmetric, symmetric (ph, pw) left for torch)."""
         shape = Shape.of(*t.shape[1:])
-        pads = resolve_padding(layer, shape)
+        pads = layer.geometry(shape).padding
         if all(before == after for before, after in pads):
             return t, (pads[0][0], pads[1][0])
         (top, bottom), (left, right) = pads
@@ -145,7 +144,7 @@ class TorchModel:
 
     def _avgpool(self, layer, t):
         shape = Shape.of(*t.shape[1:])
-        pads = resolve_padding(layer, shape)
+        pads = layer.geometry(shape).padding
         if not all(before == after for before, after in pads) and not layer.count_include_pad:
             raise SystemExit("benchmark: no torch translation for asymmetric padding "
                              "without count_include_pad")

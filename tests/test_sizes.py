@@ -60,14 +60,12 @@ def test_sizes_is_fast():
 def _drops_by_brute_force(model, h, w):
     """First layer whose windows leave input rows/columns unread, by listing the rows
     each window reads (independent of the closed form)."""
-    from archcalc.layers.conv import resolve_padding
-
     for row in propagate(model, Shape.of(model.input_shape.channels, h, w)):
         node = next(n for n in model.layer_nodes() if n.path == row.name)
         layer = node.layer
         if not hasattr(layer, "kernel"):
             continue
-        pads = resolve_padding(layer, row.in_shape)
+        pads = layer.geometry(row.in_shape).padding
         dil = getattr(layer, "dilation", (1, 1))
         dropped = []
         for axis in range(2):

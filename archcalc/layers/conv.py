@@ -14,16 +14,6 @@ from .base import Layer, register, require_map
 from .folded import activation_attr
 
 
-def resolve_padding(layer, x: Shape) -> tuple[tuple, tuple]:
-    """Explicit ((top, bottom), (left, right)) padding of a windowed layer for input ``x``."""
-    return layer.geometry(x).padding
-
-
-def window_shape(layer, x: Shape, ceil_mode: bool = False) -> tuple:
-    """Output (H, W) of a windowed layer (its own ceil mode; the argument is ignored)."""
-    return layer.geometry(x).out_size
-
-
 @register
 @dataclass(frozen=True)
 class Conv(Layer):
@@ -132,7 +122,7 @@ class Conv(Layer):
         :meth:`workspace` predicts the path's allocations."""
         if self.connection_table is not None:
             return "table"
-        if self._is_pointwise(resolve_padding(self, x)):
+        if self._is_pointwise(self.geometry(x).padding):
             return "pointwise"
         return "direct"
 
@@ -150,7 +140,7 @@ class Conv(Layer):
         from . import npkit
 
         path = self.kernel_path(x)
-        (ho, wo) = out_hw = window_shape(self, x)
+        (ho, wo) = out_hw = self.geometry(x).out_size
         softmax = self.activation == "softmax"
         if path == "pointwise":
             return batch * ho * wo if softmax else 0
@@ -162,7 +152,7 @@ class Conv(Layer):
     def _table_workspace(self, x: Shape, batch: int, out_hw) -> int:
         (kh, kw), (ho, wo) = self.kernel, out_hw
         pixels = ho * wo
-        cols = 0 if self._is_pointwise(resolve_padding(self, x)) else x.channels * kh * kw * pixels
+        cols = 0 if self._is_pointwise(self.geometry(x).padding) else x.channels * kh * kw * pixels
         sizes = [len(row) for row in self.connection_table]
         # per class of n maps reading k inputs: gathered taps n·k·kh·kw·pixels and products
         # n·pixels per sample, with the gathered kernel n·k·kh·kw
@@ -177,8 +167,8 @@ class Conv(Layer):
 
         n = x.shape[0]
         shape = Shape.of(*x.shape[1:])
-        pads = resolve_padding(self, shape)
-        out_hw = window_shape(self, shape)
+        pads = self.geometry(shape).padding
+        out_hw = self.geometry(shape).out_size
         path = self.kernel_path(shape)
         bias = weights.get("bias")
         if path == "direct":
@@ -231,4 +221,4 @@ class Conv(Layer):
         return y
 
 
-__all__ = ["Conv", "resolve_padding", "window_shape"]
+__all__ = ["Conv"]

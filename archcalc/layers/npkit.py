@@ -125,7 +125,7 @@ def windows(xp, kernel, stride, dilation, out_hw):
 
 def padded_windows(x, layer, pads, out_hw, fill=0.0):
     """Pad ``x`` for ``out_hw`` windows of ``layer`` and return the window view."""
-    dilation = getattr(layer, "dilation", (1, 1))
+    dilation = layer.dilation  # every windowed layer has one (pools without it: 1)
     full = window_pads(x.shape[2:], layer.kernel, layer.stride, dilation, pads, out_hw)
     xp = padded(x, full, fill)
     return windows(xp, layer.kernel, layer.stride, dilation, out_hw)

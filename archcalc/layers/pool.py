@@ -12,7 +12,6 @@ from ..errors import ArchcalcError, SpecError
 from ..spec.fields import attr, boolean, optional, pair, padding
 from .activation import activation_work
 from .base import Layer, register, require_map
-from .conv import resolve_padding, window_shape
 from .folded import activation_attr
 
 
@@ -55,8 +54,8 @@ class Window(Layer):
         from .npkit import padded_windows
 
         shape = Shape.of(*x.shape[1:])
-        pads = resolve_padding(self, shape)
-        out = window_shape(self, shape)
+        pads = self.geometry(shape).padding
+        out = self.geometry(shape).out_size
         return padded_windows(x, self, pads, out, fill), pads, out
 
 
@@ -116,7 +115,7 @@ class AvgPool(Window):
         """The padded copy (as every window pool), held while the divisors are made: the
         row counts (Ho), then the column counts (two arrays of Wo while computed), then
         their (Ho, Wo) outer product; all shared by the batch."""
-        (ho, wo) = window_shape(self, x, self.ceil_mode)
+        (ho, wo) = self.geometry(x).out_size
         return super().workspace(x, batch) + max(ho + 2 * wo, ho + wo + ho * wo)
 
     def forward(self, x, weights, ops):
@@ -165,7 +164,7 @@ class Subsample(Window):
     def workspace(self, x: Shape, batch: int = 1) -> int:
         """The padded copy (as every window pool), or, later, a folded softmax's maximum
         and sum (one value per output pixel)."""
-        (ho, wo) = window_shape(self, x)
+        (ho, wo) = self.geometry(x).out_size
         return max(super().workspace(x, batch), batch * ho * wo if self.activation == "softmax" else 0)
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:

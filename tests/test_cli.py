@@ -339,3 +339,15 @@ def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
     status, out, err = run_cli(capsys, "table", "lenet5")
     assert status == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("archcalc: error: out of memory: Unable to allocate 9.31 GiB")
+
+
+def test_equal_height_and_width_ranges_scan_every_pair(capsys):
+    """`--height 6:8 --width 6:8` is nine (H, W) pairs, not three squares: it was printed as
+    a square scan, each pair shown by its height ("valid (9): 6, 6, 6–7, …")."""
+    status, out, _ = run_cli(capsys, "sizes", "stack3x3", "--height", "6:8", "--width", "6:8")
+    assert status == 0 and "heights 6–8 × widths 6–8" in out
+    assert "valid (9): 6×6, 6×7, 6×8, 7×6, 7×7, 7×8, 8×6, 8×7, 8×8" in out
+    status, out, _ = run_cli(capsys, "sizes", "stack3x3", "--height", "6:8", "--width", "6:8",
+                             "--format", "json")
+    doc = json.loads(out)
+    assert doc["height"] == [6, 8] and doc["width"] == [6, 8] and [6, 7] in doc["valid"]

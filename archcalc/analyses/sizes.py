@@ -65,10 +65,9 @@ class SizeScan:
     #: the search for a smallest valid size stopped here without finding one (None: it
     #: was not cut short)
     search_limit: int | None = None
-
-    @property
-    def square(self) -> bool:
-        return self.heights == self.widths
+    #: a scan of square sizes (one range) rather than of every (H, W) pair of two ranges,
+    #: equal ones included (`--height 6:8 --width 6:8` is 9 pairs, not 3 squares)
+    square: bool = True
 
 
 def window_drops(layer, in_shape: Shape) -> tuple:
@@ -178,7 +177,8 @@ def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
     else:
         smallest = valid[0] if valid else None
     return SizeScan(model.name, tuple(heights), tuple(widths or heights), tuple(valid),
-                    tuple(exact), tuple(inexact), tuple(invalid), smallest, limit)
+                    tuple(exact), tuple(inexact), tuple(invalid), smallest, limit,
+                    square=widths is None)
 
 
 __all__ = ["Drop", "SizeScan", "window_drops", "first_drop", "is_valid", "scan",

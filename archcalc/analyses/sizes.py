@@ -34,7 +34,7 @@ MAX_SCAN_WORK = 2_000_000
 
 
 def _layers(model: Model) -> int:
-    return max(1, sum(1 for _ in model.layer_nodes()))
+    return max(1, len(model.nodes))  # every node, merges included, is one evaluation
 
 
 def search_limit(model: Model, limit: int) -> int:

@@ -58,3 +58,17 @@ def test_stack_of_3x3_has_7x7_field_with_27_against_49_c2():
     text = GENERATORS["stacked-3x3-vs-7x7"]()
     assert "| `stack3x3` | 3 | 7×7 | 110,592 | 27 |" in text
     assert "| `conv7x7` | 1 | 7×7 | 200,704 | 49 |" in text
+
+
+def test_limits_table_names_real_constants():
+    """Every cap docs/conventions.md's Limits table names is a constant of that module
+    (a rename or a move of a cap fails here, not in a reader's hands)."""
+    import importlib
+
+    text = (ROOT / "docs" / "conventions.md").read_text(encoding="utf-8")
+    named = re.findall(r"`((?:spec|analyses|render|layers|cli)[\w.]*)\.(MAX_[A-Z_]+)\*?`", text)
+    assert len(named) >= 15
+    for module, name in named:
+        found = importlib.import_module(f"archcalc.{module}")
+        prefix = name.rstrip("_")
+        assert hasattr(found, name) or any(a.startswith(prefix) for a in dir(found)), (module, name)

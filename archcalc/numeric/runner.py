@@ -23,7 +23,6 @@ from ..core.shapes import Shape
 from ..layers.npkit import trainable_count
 from .tally import Ops
 
-DTYPES = NUMERIC_DTYPES
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,8 @@ class Runner:
 
     def __init__(self, seed: int = 0, dtype: str = "float32", training: bool = False,
                  on_layer: Callable[[LayerRun], None] | None = None, keep_outputs: bool = True):
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        if dtype not in NUMERIC_DTYPES:
+            raise ValueError(f"dtype must be one of {NUMERIC_DTYPES}, got {dtype!r}")
         self.seed = seed
         self.dtype = np.dtype(dtype)
         self.training = training

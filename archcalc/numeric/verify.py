@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ArchcalcError
+from ..core.dtypes import NUMERIC_DTYPES
 from ..core.graph import Model
 from ..core.report import DTYPE_BYTES, analyse
 from ..core.shapes import Shape
@@ -158,7 +159,7 @@ def verify(model: Model, input_shape: Shape | None = None, batch: int = 1, seed:
     """
     from . import runner
 
-    if dtype not in runner.DTYPES:
+    if dtype not in NUMERIC_DTYPES:
         raise ArchcalcError(f"verify runs float32 or float64, not '{dtype}'")
     report = analyse(model, input_shape, batch=batch, dtype=dtype)
     predicted = predicted_memory(report, model, keep_outputs=bool(save))

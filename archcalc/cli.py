@@ -22,6 +22,11 @@ EXIT_BAD_INPUT = 2
 MAX_PLOT_ROWS = 1000
 #: The batch size accepted on the command line (the same cap as every size, 10⁹).
 BATCH = click.IntRange(min=1, max=MAX_SIZE)
+#: A depth of the path hierarchy (table --depth, graph, plot, html): 1 is the top level.
+DEPTH = click.IntRange(min=1, max=1000)
+#: The width text tables fit when the output is not a terminal, and the least they take.
+DEFAULT_WIDTH = 100
+MIN_WIDTH = 20
 
 
 def parse_input_shape(text: str, rank: int = 3):
@@ -94,7 +99,7 @@ def list_models():
 
 
 @cli.command()
-@click.argument("model")
+@click.argument("models", metavar="MODEL...", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(list(FORMATTERS)),
               default="text", show_default=True, help="output format")
 @click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
@@ -112,23 +117,50 @@ def list_models():
                    "multiplications, divisions, exponentials)")
 @click.option("--symbolic", is_flag=True, help="H, W and batch B as symbols: every figure a formula")
 @click.option("--rf", "with_rf", is_flag=True, help="add receptive field, jump and start columns")
-def table(model, fmt, input_text, batch, dtype, option_texts, convention, columns_text,
-          symbolic, with_rf):
-    """Per-layer table of MODEL (a bundled name or a spec file)."""
-    from .conventions import apply
-    from .render.formatters import FORMATTERS, parse_columns
-    from .core.report import analyse
+@click.option("--depth", type=DEPTH, default=None,
+              help="one row per block instance down to depth N (1: the top-level items), "
+                   "each the sum of what it holds")
+@click.option("--summary", is_flag=True, help="the totals only")
+@click.option("--wide", is_flag=True, help="text: every column and whole names, however wide "
+              "(default: fit $COLUMNS, or 100 columns when not a terminal)")
+def table(models, fmt, input_text, batch, dtype, option_texts, convention, columns_text,
+          symbolic, with_rf, depth, summary, wide):
+    """Per-layer table of each MODEL (a bundled name or a spec file)."""
+    from .render.formatters import combine, parse_columns
 
     columns = parse_columns(columns_text) if columns_text is not None else None
-    spec = load_with_options(model, option_texts)
+    if summary and (depth is not None or with_rf):
+        raise click.UsageError("--summary prints the totals only; it takes no --depth or --rf")
+    width = None if wide or fmt != "text" else terminal_width()
+    texts, names = [], []
+    for model in models:
+        spec = load_with_options(model, option_texts)
+        texts.append(_table_text(spec, fmt, input_text, batch, dtype, convention, columns,
+                                 symbolic, with_rf, depth, summary, width))
+        names.append(spec.name)
+    click.echo(texts[0] if len(texts) == 1 else combine(fmt, names, texts), nl=False)
+
+
+def _table_text(spec, fmt, input_text, batch, dtype, convention, columns, symbolic, with_rf,
+                depth, summary, width) -> str:
+    """One model's table, as ``table`` prints it."""
+    from .conventions import apply
+    from .render.formatters import FORMATTERS
+    from .core.report import analyse
+
+    extra = {"summary": summary, **({"width": width} if fmt == "text" else {})}
     if symbolic:
         if input_text or batch != 1 or with_rf or convention != "archcalc":
             raise click.UsageError("--symbolic replaces --input and --batch by symbols "
                                    "H, W, B; it takes no --input, --batch, --rf or --convention")
         from .analyses.symbolic import analyse_symbolic
 
-        click.echo(FORMATTERS[fmt](analyse_symbolic(spec, dtype=dtype), columns), nl=False)
-        return
+        report = analyse_symbolic(spec, dtype=dtype)
+        if depth is not None:
+            from .core.collapse import collapse
+
+            report = collapse(report, depth)
+        return FORMATTERS[fmt](report, columns, **extra)
     shape = input_shape(spec, input_text)
     report = apply(analyse(spec, shape, batch=batch, dtype=dtype), convention)
     fields = None
@@ -136,10 +168,32 @@ def table(model, fmt, input_text, batch, dtype, option_texts, convention, column
         from .analyses.receptive import receptive_fields
 
         fields = receptive_fields(spec, shape)
+    if depth is not None:
+        from .core.collapse import collapse, groups
+
+        if fields is not None:  # a block's field is its output's: its last node's
+            held = groups([r.name for r in report.layers], depth)
+            fields = [fields[rows[-1]] for _, _, rows in held]
+        report = collapse(report, depth)
     try:
-        click.echo(FORMATTERS[fmt](report, columns, rf=fields), nl=False)
+        return FORMATTERS[fmt](report, columns, rf=fields, **extra)
     except ArchcalcError as err:  # a receptive field too large to print
         raise err.at(file=spec.file) from None
+
+
+def terminal_width() -> int:
+    """Columns a text table may use: $COLUMNS, else the terminal's width, else (output
+    not a terminal) 100."""
+    import os
+
+    env = os.environ.get("COLUMNS", "").strip()
+    if env.isascii() and env.isdigit() and 0 < len(env) <= 6:
+        return max(int(env), MIN_WIDTH)
+    if sys.stdout.isatty():
+        import shutil
+
+        return max(shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, MIN_WIDTH)
+    return DEFAULT_WIDTH
 
 
 def _range(text: str | None, default: tuple) -> tuple:

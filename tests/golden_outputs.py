@@ -29,7 +29,7 @@ def commands(name: str) -> dict[str, list[str]]:
     """The CLI calls whose output is pinned for model ``name``, by golden-file stem."""
     calls = {f"table.{c}": ["table", name, "--format", "json", "--convention", c, "--batch", "3"]
              for c in CONVENTIONS}
-    calls["table.text"] = ["table", name]
+    calls["table.text"] = ["table", name, "--wide"]  # every column: the fitted text is tests/test_depth.py's
     calls["table.work"] = ["table", name, "--format", "csv", "--columns", WORK]
     calls["table.rf"] = ["table", name, "--format", "json", "--rf"]
     calls["rf"] = ["rf", name, "--format", "json"]

@@ -213,11 +213,11 @@ def convention_lines(report: Report) -> list[str]:
     return lines
 
 
-def _format_text_symbolic(report: Report, keys) -> str:
+def _format_text_symbolic(report: Report, keys, summary: bool = False) -> str:
     """Symbolic figures are too wide for columns: one block per layer, a field per line."""
     rows, total = _cells(report, keys, grouped, grouped)
     out = [_summary(report), ""]
-    for row in rows + [total]:
+    for row in ([] if summary else rows) + [total]:
         cells = dict(zip(keys, row))
         kind = cells.get("type")
         out.append(cells.get("name", "") + (f" ({kind})" if kind else ""))
@@ -241,23 +241,55 @@ def simple_table(rows, headers, numeric) -> list[str]:
     return [line(headers), "  ".join("-" * width for width in widths)] + [line(row) for row in rows]
 
 
-def format_text(report: Report, columns=None, rf=None) -> str:
-    """Aligned columns, thousands separators, activation memory in binary units."""
+def format_text(report: Report, columns=None, rf=None, width: int | None = None,
+                summary: bool = False) -> str:
+    """Aligned columns, thousands separators, activation memory in binary units.
+
+    ``width`` (a terminal's columns) fits the table to it: long names abbreviated in the
+    middle, the least needed default columns dropped and named in a closing note
+    (:mod:`archcalc.render.fit`); None prints every column whole.  ``summary`` prints the
+    totals row alone."""
     if _is_symbolic(report):
-        return _format_text_symbolic(report, columns or DEFAULT_KEYS)
+        return _format_text_symbolic(report, columns or DEFAULT_KEYS, summary)
     keys = columns or NARROW_KEYS
+    if summary:
+        keys = tuple(k for k in keys if k == "name" or BY_KEY[k].numeric)
+        rf = None
     rows, total = _cells(report, keys, grouped, human_bytes, rf)
+    if summary:
+        rows = []
     headers, numeric = _headers(keys, rf)
+    note = ""
+    head = _summary(report)
+    if width is not None:
+        from .fit import DROP_ORDER, fit, wrap
+
+        every = list(keys) + [f"rf:{h}" for h in headers[len(keys):]]
+        droppable = DROP_ORDER if columns is None else ()
+        full = len(simple_table(rows + [total], headers, numeric)[1])
+        fitted = fit(every, headers, rows + [total], width, droppable)
+        if fitted.dropped or fitted.name_width is not None:
+            kept = [every.index(k) for k in fitted.keys]
+            headers, numeric = [headers[i] for i in kept], [numeric[i] for i in kept]
+            rows, total = fitted.rows[:-1], fitted.rows[-1]
+            what = [f"{', '.join(BY_KEY[k].header for k in fitted.dropped)} not shown"
+                    ] if fitted.dropped else []
+            what += ["names shortened"] if fitted.name_width is not None else []
+            note = "\n" + wrap(f"note: {', '.join(what)} to fit {width} columns; --wide "
+                               f"shows the whole table ({full} columns)", width) + "\n"
+        head = "\n".join(wrap(line, width, " · ") for line in head.split("\n"))
     lines = simple_table(rows + [total], headers, numeric)
-    rule = lines[1]
-    lines.insert(len(lines) - 1, rule)  # a rule above the totals
-    return _summary(report) + "\n\n" + "\n".join(lines) + "\n"
+    if not summary:
+        lines.insert(len(lines) - 1, lines[1])  # a rule above the totals
+    return head + "\n\n" + "\n".join(lines) + "\n" + note
 
 
-def format_markdown(report: Report, columns=None, rf=None) -> str:
+def format_markdown(report: Report, columns=None, rf=None, summary: bool = False) -> str:
     """A GitHub pipe table, ready to paste; totals in bold on the last row."""
     keys = columns or DEFAULT_KEYS
     rows, total = _cells(report, keys, grouped, grouped, rf)
+    if summary:
+        rows = []
     headers, numeric = _headers(keys, rf)
     out = [f"<!-- {line} -->" for line in convention_lines(report)]
     out += ["| " + " | ".join(headers) + " |",
@@ -271,7 +303,7 @@ def format_markdown(report: Report, columns=None, rf=None) -> str:
     return "\n".join(out) + "\n"
 
 
-def format_csv(report: Report, columns=None, rf=None) -> str:
+def format_csv(report: Report, columns=None, rf=None, summary: bool = False) -> str:
     """One row per layer plus a 'total' row; plain integers, shapes as C×H×W."""
     import csv  # here, not at the top: the text table's start-up does not need it
     import io
@@ -280,6 +312,8 @@ def format_csv(report: Report, columns=None, rf=None) -> str:
 
     keys = columns or DEFAULT_KEYS
     rows, total = _cells(report, keys, str, str, rf)
+    if summary:
+        rows = []
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(list(keys) + ([h.lower().replace(" ", "_") for h in RF_HEADERS] if rf else []))
@@ -287,11 +321,13 @@ def format_csv(report: Report, columns=None, rf=None) -> str:
     return buf.getvalue()
 
 
-def to_json_dict(report: Report, columns=None, rf=None) -> dict:
+def to_json_dict(report: Report, columns=None, rf=None, summary: bool = False) -> dict:
     """The documented JSON contract (docs/json.md); every count is a JSON integer (in
     symbolic mode, a formula string that sympy parses).  ``columns`` narrows each layer
     (and the totals) to those keys; a convention other than archcalc's adds the key
-    ``convention``; ``rf`` adds "rf", "jump" and "start" to each layer."""
+    ``convention``; ``rf`` adds "rf", "jump" and "start" to each layer.  Rows of a
+    collapsed report (``table --depth``) add "nodes", the layers each sums; ``summary``
+    leaves ``layers`` empty."""
     from .fields import rf_json
 
     keys = columns or DEFAULT_KEYS
@@ -301,7 +337,11 @@ def to_json_dict(report: Report, columns=None, rf=None) -> dict:
         entry = dict(zip(keys, row))
         if "output" in entry:
             entry["output"] = [_exact(d) for d in r.out_shape.dims]
+        if columns is None and hasattr(r, "nodes"):
+            entry["nodes"] = r.nodes
         layers.append(entry)
+    if summary:
+        layers, rf = [], None
     if rf is not None:
         layers = [{**layer, **rf_json(f)} for layer, f in zip(layers, rf)]
     totals = {k: v for k, v in zip(keys, total) if BY_KEY[k].numeric}
@@ -327,19 +367,22 @@ def to_json_dict(report: Report, columns=None, rf=None) -> dict:
     return doc
 
 
-def format_json(report: Report, columns=None, rf=None) -> str:
+def format_json(report: Report, columns=None, rf=None, summary: bool = False) -> str:
     import json  # here, not at the top: the text table's start-up does not need it
 
-    return json.dumps(to_json_dict(report, columns, rf), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(to_json_dict(report, columns, rf, summary), indent=2,
+                      ensure_ascii=False) + "\n"
 
 
-def format_latex(report: Report, columns=None, rf=None) -> str:
+def format_latex(report: Report, columns=None, rf=None, summary: bool = False) -> str:
     """A booktabs tabular: escaped names, thousands separated by {,}, a rule above the
     totals; the convention (if not archcalc's) in a leading comment."""
     from .latex import tabular
 
     keys = columns or NARROW_KEYS
     rows, total = _raw(report, keys, rf)
+    if summary:
+        rows = []
     comments = [f"% {report.model}, input {shape_text(report.input_shape)}, batch {report.batch}, "
                 f"{report.dtype}"] + [f"% {line}" for line in convention_lines(report)]
     return tabular(*_headers(keys, rf), rows, total, comments)
@@ -349,3 +392,30 @@ FORMATTERS: dict[str, Callable[..., str]] = {
     "text": format_text, "markdown": format_markdown, "csv": format_csv, "json": format_json,
     "latex": format_latex,
 }
+
+
+def combine(fmt: str, names, texts) -> str:
+    """Several models' tables (``archcalc table A B``), each rendered alone, as one
+    output: text tables one after another (each opens with its model's line), markdown
+    under a ``## name`` heading each, CSV with a leading ``model`` column, JSON as
+    ``{"tables": [document, ...]}``, LaTeX tabulars one after another."""
+    if fmt == "json":
+        import json
+
+        return json.dumps({"tables": [json.loads(t) for t in texts]}, indent=2,
+                          ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        for i, (name, text) in enumerate(zip(names, texts)):
+            rows = list(csv.reader(io.StringIO(text)))
+            if i == 0:
+                writer.writerow(["model"] + rows[0])
+            writer.writerows([name] + row for row in rows[1:])
+        return buf.getvalue()
+    if fmt == "markdown":
+        return "\n".join(f"## {name}\n\n{text}" for name, text in zip(names, texts))
+    return "\n".join(texts)

@@ -18,15 +18,12 @@ from .spec.fields import MAX_SIZE
 
 EXIT_DISAGREE = 1
 EXIT_BAD_INPUT = 2
-#: Most rows ``plot`` draws (its width grows with the rows: 1,000 rows are 17,000 pixels).
+#: Most rows ``plot --depth N`` draws (without --depth it sums rows into at most 60 bars).
 MAX_PLOT_ROWS = 1000
 #: The batch size accepted on the command line (the same cap as every size, 10⁹).
 BATCH = click.IntRange(min=1, max=MAX_SIZE)
 #: A depth of the path hierarchy (table --depth, graph, plot, html): 1 is the top level.
 DEPTH = click.IntRange(min=1, max=1000)
-#: The width text tables fit when the output is not a terminal, and the least they take.
-DEFAULT_WIDTH = 100
-MIN_WIDTH = 20
 
 
 def parse_input_shape(text: str, rank: int = 3):
@@ -131,6 +128,8 @@ def table(models, fmt, input_text, batch, dtype, option_texts, convention, colum
     columns = parse_columns(columns_text) if columns_text is not None else None
     if summary and (depth is not None or with_rf):
         raise click.UsageError("--summary prints the totals only; it takes no --depth or --rf")
+    from .terminal import terminal_width
+
     width = None if wide or fmt != "text" else terminal_width()
     texts, names = [], []
     for model in models:
@@ -181,19 +180,88 @@ def _table_text(spec, fmt, input_text, batch, dtype, convention, columns, symbol
         raise err.at(file=spec.file) from None
 
 
-def terminal_width() -> int:
-    """Columns a text table may use: $COLUMNS, else the terminal's width, else (output
-    not a terminal) 100."""
-    import os
+@cli.command()
+@click.argument("models", metavar="MODEL...", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(list(FORMATTERS)), default="text",
+              show_default=True, help="output format")
+@click.option("--input", "input_text", metavar="C,H,W",
+              help="one input size for every model instead of each one's own")
+@click.option("--batch", type=BATCH, default=1, show_default=True, help="batch size")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default=None,
+              help="element type for bytes (default: each spec's, else float32)")
+@click.option("--convention", default="archcalc", show_default=True,
+              type=click.Choice(list(CONVENTIONS)), help="count MACs/FLOPs as that tool does")
+@click.option("--columns", "columns_text", metavar="A,B,...",
+              help="columns to show: model, input, batch, dtype, layers, depth, params, "
+                   "connections, macs, flops, activations, activation_bytes, param_bytes, "
+                   "peak_memory_bytes")
+@click.option("--wide", is_flag=True, help="text: every column, however wide")
+def compare(models, fmt, input_text, batch, dtype, convention, columns_text, wide):
+    """One row of totals per MODEL: layers, depth, params, MACs, FLOPs, memory."""
+    from .analyses.compare import entry
+    from .render.compare import COMPARE_COLUMNS, format_compare, parse_keys
+    from .terminal import terminal_width
 
-    env = os.environ.get("COLUMNS", "").strip()
-    if env.isascii() and env.isdigit() and 0 < len(env) <= 6:
-        return max(int(env), MIN_WIDTH)
-    if sys.stdout.isatty():
-        import shutil
+    keys = parse_keys(columns_text, COMPARE_COLUMNS) if columns_text is not None else None
+    entries = []
+    for name in models:
+        spec = load_with_options(name)
+        entries.append(entry(spec, input_shape(spec, input_text), batch, dtype, convention))
+    click.echo(format_compare(entries, fmt, keys, width=None if wide else terminal_width()),
+               nl=False)
 
-        return max(shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, MIN_WIDTH)
-    return DEFAULT_WIDTH
+
+@cli.command()
+@click.argument("model")
+@click.option("--option", "option_texts", metavar="NAME=V1,V2,...", multiple=True,
+              help="an option declared in the spec and the values to sweep (repeatable)")
+@click.option("--input", "input_texts", metavar="C,H,W", multiple=True,
+              help="input sizes: each part N, A..B or A..B..STEP; C,S for square inputs "
+                   "(repeatable; default: the model's own)")
+@click.option("--batch", "batch_text", metavar="B1,B2,...", default="1", show_default=True,
+              help="batch sizes: N, A..B or A..B..STEP, comma-separated")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default=None,
+              help="element type for bytes (default: the spec's, else float32)")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv", "json"]),
+              default="text", show_default=True, help="output format")
+@click.option("--plot", "plot_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="also draw params against MACs, the Pareto front marked (.png or .svg; "
+                   "needs matplotlib)")
+@click.option("--wide", is_flag=True, help="text: every column, however wide")
+@click.option("--quiet", is_flag=True, help="no progress on stderr")
+def sweep(model, option_texts, input_texts, batch_text, dtype, fmt, plot_path, wide, quiet):
+    """Totals of MODEL over a grid of options, input sizes and batch sizes, with the
+    Pareto front of params and MACs.  At most 100,000 configurations."""
+    from .analyses.sweep import parse_input_grid, parse_option_grid, parse_values
+    from .analyses.sweep import sweep as run_sweep
+    from .render.compare import format_sweep
+    from .spec.catalog import builder
+    from .terminal import progress, terminal_width
+
+    if plot_path is not None:
+        from .render.plot import check_plot_path
+
+        check_plot_path(plot_path)
+    grid = parse_option_grid(option_texts, parse_option)
+    inputs = [parse_input_grid(t) for t in input_texts] or None
+    batches = parse_values(batch_text, "--batch")
+    with progress(f"sweep {model}", quiet=quiet) as bar:
+        result = run_sweep(builder(model), grid, inputs, batches, dtype, on_step=bar.update)
+    click.echo(format_sweep(result, fmt, width=None if wide else terminal_width()), nl=False)
+    if plot_path is not None:
+        from pathlib import Path
+
+        from .render.plot import plot_sweep
+
+        _write(plot_sweep, result, Path(plot_path))
+        click.echo(f"wrote {plot_path}", err=True)
+
+
+def _write(draw, value, path) -> None:
+    try:
+        draw(value, path)
+    except OSError as err:
+        raise ArchcalcError(f"cannot write {quoted(path)}: {err.strerror or err}") from None
 
 
 def _range(text: str | None, default: tuple) -> tuple:
@@ -275,23 +343,25 @@ def check(models, fmt):
               help="file to write: .png or .svg")
 @click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
 @click.option("--batch", type=BATCH, default=1, show_default=True, help="batch size")
-def plot(model, output, input_text, batch):
+@click.option("--depth", type=DEPTH, default=None,
+              help="one bar per block instance down to depth N (default: every layer, or "
+                   "blocks when there are more than 60)")
+def plot(model, output, input_text, batch, depth):
     """Per-layer params, MACs and activation memory of MODEL on log scales."""
     from pathlib import Path
 
     from .spec.catalog import load
-    from .render.plot import plot_report
+    from .render.plot import check_plot_path, plot_report, readable
     from .core.report import analyse
 
+    check_plot_path(output)
     spec = load(model)
     report = analyse(spec, input_shape(spec, input_text), batch=batch)
-    if len(report.layers) > MAX_PLOT_ROWS:
-        raise ArchcalcError(f"{spec.name} has {len(report.layers):,} rows; plot draws at most "
-                            f"{MAX_PLOT_ROWS:,}")
-    try:
-        plot_report(report, Path(output))
-    except OSError as err:
-        raise ArchcalcError(f"cannot write {quoted(output)}: {err.strerror or err}") from None
+    bars = len(readable(report, depth)[0].layers) if depth is not None else 0
+    if bars > MAX_PLOT_ROWS:
+        raise ArchcalcError(f"{spec.name} has {bars:,} rows at depth {depth}; plot draws at "
+                            f"most {MAX_PLOT_ROWS:,}")
+    _write(lambda r, path: plot_report(r, path, depth), report, Path(output))
     click.echo(f"wrote {output}")
 
 

@@ -60,6 +60,19 @@ class _Pass:
         walk(self.model, x, self.step)
 
 
+def counter(model: Model, pins: dict | None = None):
+    """The engine's step for callers that walk the graph their own way (the sweep's
+    memoised walk, :mod:`archcalc.analyses.sweep`): ``step(node, input_shapes)`` → the
+    node's per-sample :class:`Counts`, errors located as :func:`propagate` locates them;
+    ``pins`` as :func:`declared_features` gives them (fully connected layers fixed)."""
+    run = _Pass(model, pins)
+
+    def step(node, shapes: tuple) -> Counts:
+        run.step(node, shapes)
+        return run.rows.pop().counts
+    return step
+
+
 def declared_features(model: Model) -> dict:
     """Input features of each fully connected layer at the model's declared input, by path."""
     first = _Pass(model, None)

@@ -27,12 +27,14 @@ def _cell(value) -> str:
 
 def tabular(headers, numeric, rows, total, comments=()) -> str:
     """``\\begin{tabular}`` … ``\\end{tabular}`` with top, mid and bottom rules and a
-    mid rule above the totals row; numeric columns right-aligned."""
+    mid rule above the totals row (none when ``total`` is None); numeric columns
+    right-aligned."""
     spec = "".join("r" if is_num else "l" for is_num in numeric)
     out = list(comments)
     out += [f"\\begin{{tabular}}{{{spec}}}", r"\toprule",
             " & ".join(escape(h) for h in headers) + r" \\", r"\midrule"]
     out += [" & ".join(_cell(v) for v in row) + r" \\" for row in rows]
-    out += [r"\midrule", " & ".join(_cell(v) for v in total) + r" \\", r"\bottomrule",
-            r"\end{tabular}"]
+    if total is not None:
+        out += [r"\midrule", " & ".join(_cell(v) for v in total) + r" \\"]
+    out += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(out) + "\n"

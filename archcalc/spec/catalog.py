@@ -66,3 +66,11 @@ def load(ref: str, options: Mapping[str, Any] | None = None) -> Model:
     path, shown = resolve(ref)
     doc = read_spec(path, shown)
     return build_model(doc, shown, options, default_name=one_line(path.stem))
+
+
+def builder(ref: str):
+    """``build(options)`` → the model ``ref`` names, with those options: the spec is read
+    once, the model built per call (a sweep builds one per option combination)."""
+    path, shown = resolve(ref)
+    doc = read_spec(path, shown)
+    return lambda options=None: build_model(doc, shown, options, default_name=one_line(path.stem))

@@ -1,12 +1,29 @@
 """archcalc: exact per-layer figures of convolutional networks, cross-checked in NumPy.
 
-Public API::
+Public API (docs/api.md)::
 
-    from archcalc import load, analyse
-    report = analyse(load("alexnet"), batch=1)
+    import archcalc
+    report = archcalc.analyse("alexnet", input=(3, 227, 227), batch=1)
     report.totals.params   # 60965224
-"""
-from .spec.catalog import load
-from .core.report import analyse
+    report.records()       # one dict per layer, the JSON contract's keys
+    archcalc.compare(["resnet18", "resnet50"]).markdown()
+    archcalc.sweep("resnet18", inputs=[(3, s, s) for s in range(128, 257, 32)])
 
-__all__ = ["load", "analyse"]
+The names are loaded on first use, so ``import archcalc`` costs nothing until then.
+"""
+from __future__ import annotations
+
+__all__ = ["load", "analyse", "compare", "sweep", "Analysis", "Comparison", "SweepResult",
+           "ArchcalcError"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'archcalc' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -131,7 +131,8 @@ def pages(with_plots: bool = True) -> dict[str, str]:
 def _pages(with_plots: bool) -> tuple:
     # Cached: the bundled specs do not change while a process runs.
     from ..analyses.check import check_model
-    from .figures import refreshed_pages
+    from . import apidoc
+    from .figures import DOCS, refreshed_pages
     from .models import MODELS_MD, render_models_md
     from .conventions import render as render_conventions
     from ..render.check import render_errata
@@ -139,7 +140,8 @@ def _pages(with_plots: bool) -> tuple:
     names = bundled_names()
     result = {MODELS_MD: render_models_md(),
               "errata.md": render_errata(tuple(v for n in names for v in check_model(load(n)))),
-              "conventions-compared.md": render_conventions(), **refreshed_pages()}
+              "conventions-compared.md": render_conventions(), **refreshed_pages(),
+              "api.md": apidoc.refresh((DOCS / "api.md").read_text(encoding="utf-8"))}
     for name in names:
         result[f"models/{name}.md"] = model_page(name)
     if with_plots:

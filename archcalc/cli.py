@@ -365,6 +365,42 @@ def plot(model, output, input_text, batch, depth):
     click.echo(f"wrote {output}")
 
 
+@cli.command()
+@click.argument("model")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid",
+              show_default=True, help="Mermaid (GitHub renders it in a ```mermaid block), "
+              "Graphviz DOT, or SVG laid out by Graphviz's dot")
+@click.option("--depth", type=DEPTH, default=None,
+              help="one node per block instance down to depth N (default: every layer)")
+@click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable)")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
+              help="file to write instead of standard output")
+def graph(model, fmt, depth, input_text, option_texts, output):
+    """MODEL as a diagram: tensor shapes on the edges, blocks as clusters."""
+    from .core.report import analyse
+    from .render.graph import RENDER, diagram
+
+    spec = load_with_options(model, option_texts)
+    report = analyse(spec, input_shape(spec, input_text))
+    text = RENDER[fmt](diagram(spec, report, depth))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    _write_text(output, text)
+    click.echo(f"wrote {output}")
+
+
+def _write_text(path: str, text: str) -> None:
+    from pathlib import Path
+
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ArchcalcError(f"cannot write {quoted(path)}: {err.strerror or err}") from None
+
+
 def _docs_folder(out_dir: str | None, check: bool):
     """Where ``docs`` writes (or checks): ``--out``, else the project's docs/ — but only
     when run from the project's root, so no other folder's ./docs is ever overwritten."""

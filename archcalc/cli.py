@@ -401,6 +401,32 @@ def _write_text(path: str, text: str) -> None:
         raise ArchcalcError(f"cannot write {quoted(path)}: {err.strerror or err}") from None
 
 
+@cli.command("html")
+@click.argument("model")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="the .html file to write")
+@click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
+@click.option("--batch", type=BATCH, default=1, show_default=True, help="batch size")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default=None,
+              help="element type for bytes (default: the spec's, else float32)")
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable)")
+@click.option("--depth", type=DEPTH, default=None,
+              help="rows for block instances down to depth N in the table and pictures "
+                   "(default: every layer in the table, pictures summed to at most 60 rows)")
+def html_command(model, output, input_text, batch, dtype, option_texts, depth):
+    """One self-contained HTML page for MODEL: totals, diagram, charts, sortable table."""
+    from .core.report import analyse
+    from .render.html import render_html
+
+    if not output.lower().endswith((".html", ".htm")):
+        raise ArchcalcError(f"html output must end in .html, got '{quoted(output)}'")
+    spec = load_with_options(model, option_texts)
+    report = analyse(spec, input_shape(spec, input_text), batch=batch, dtype=dtype)
+    _write_text(output, render_html(spec, report, depth))
+    click.echo(f"wrote {output}")
+
+
 def _docs_folder(out_dir: str | None, check: bool):
     """Where ``docs`` writes (or checks): ``--out``, else the project's docs/ — but only
     when run from the project's root, so no other folder's ./docs is ever overwritten."""

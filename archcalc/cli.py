@@ -285,15 +285,20 @@ def _range(text: str | None, default: tuple) -> tuple:
               help="set a model option declared in the spec (repeatable)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="output format")
-def sizes(model, lo, hi, height, width, option_texts, fmt):
+@click.option("--quiet", is_flag=True, help="no progress on stderr")
+def sizes(model, lo, hi, height, width, option_texts, fmt, quiet):
     """Valid and exactly tiling input sizes of MODEL, and where inexact sizes drop pixels."""
     from .render.fields import format_sizes
     from .analyses.sizes import scan
 
     if (height is None) != (width is None):
         raise click.UsageError("--height and --width go together (MIN:MAX each)")
+    from .terminal import progress
+
     spec = load_with_options(model, option_texts)
-    result = scan(spec, _range(height, (lo, hi)), _range(width, None) if width else None)
+    with progress(f"sizes {spec.name}", quiet=quiet) as bar:
+        result = scan(spec, _range(height, (lo, hi)), _range(width, None) if width else None,
+                      on_size=bar.update)
     click.echo(format_sizes(result, fmt), nl=False)
 
 
@@ -453,14 +458,18 @@ def _docs_folder(out_dir: str | None, check: bool):
               help="folder to write the pages into (default: the project's docs/, when run "
                    "in the project's root)")
 @click.option("--check", is_flag=True, help="write nothing; exit 1 naming every stale page")
-def docs(out_dir, check):
+@click.option("--quiet", is_flag=True, help="no progress on stderr")
+def docs(out_dir, check, quiet):
     """Generate every figure-bearing page in DIR from the bundled specs (or check them)."""
     from pathlib import Path
 
     from .docgen.site import pages
 
+    from .terminal import progress
+
     root = _docs_folder(out_dir, check)
-    generated = pages()
+    with progress("docs", quiet=quiet) as bar:
+        generated = pages(on_page=bar.update if bar.shown else None)
     if check:
         stale = [rel for rel, text in generated.items()
                  if not (root / rel).is_file() or (root / rel).read_text(encoding="utf-8") != text]
@@ -492,7 +501,8 @@ def docs(out_dir, check):
               help="set a model option declared in the spec (repeatable), e.g. aux_logits=true")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="output format")
-def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fmt):
+@click.option("--quiet", is_flag=True, help="no progress on stderr")
+def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fmt, quiet):
     """Run MODEL in NumPy and check the engine's shapes, params, MACs and memory.
 
     Exit status: 0 every check agrees, 1 some disagree (listed), 2 bad input.
@@ -500,20 +510,13 @@ def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fm
     from .numeric.verify import verify
     from .render.verify import render_json, render_text
 
+    from .terminal import progress
+
     spec = load_with_options(model, option_texts)
     shape = input_shape(spec, input_text)
-    bar = None
-    if fmt == "text" and sys.stderr.isatty():
-        from .core.report import analyse
-
-        rows = len(analyse(spec, shape).layers)
-        bar = click.progressbar(length=rows, label=spec.name, file=sys.stderr)
-    if bar is None:
-        result = verify(spec, shape, batch=batch, seed=seed, dtype=dtype, save=save)
-    else:
-        with bar:
-            result = verify(spec, shape, batch=batch, seed=seed, dtype=dtype, save=save,
-                            on_layer=lambda run: bar.update(1))
+    with progress(f"verify {spec.name}", len(spec.nodes), quiet) as bar:
+        result = verify(spec, shape, batch=batch, seed=seed, dtype=dtype, save=save,
+                        on_layer=(lambda run: bar.update(1)) if bar.shown else None)
     click.echo((render_json if fmt == "json" else render_text)(result), nl=False)
     if not result.ok:
         click.echo(f"{len(result.disagreements())} checks disagree with the engine", err=True)

@@ -124,8 +124,10 @@ def _check_range(name: str, lo: int, hi: int) -> None:
         raise ArchcalcError(f"{name}: sizes are scanned up to {MAX_SCAN_SIZE:,}, got maximum {hi:,}")
 
 
-def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
-    """Valid, exact and inexact sizes over the given ranges (square when ``widths`` is None)."""
+def scan(model: Model, heights: tuple, widths: tuple | None = None,
+         on_size=None) -> SizeScan:
+    """Valid, exact and inexact sizes over the given ranges (square when ``widths`` is None);
+    ``on_size(1, total)`` is told of each size tried (a progress bar)."""
     _check_range("height range" if widths else "size range", *heights)
     if widths:
         _check_range("width range", *widths)
@@ -146,6 +148,8 @@ def scan(model: Model, heights: tuple, widths: tuple | None = None) -> SizeScan:
     limit = None
     pins = declared_features(model)
     for h, w in pairs:
+        if on_size is not None:
+            on_size(1, len(pairs))
         rows, error = propagate_partial(model, Shape.of(c, h, w), pins)
         if error is None:
             valid.append((h, w))

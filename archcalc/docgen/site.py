@@ -122,14 +122,21 @@ def _symbolic_section(name, model) -> list[str]:
     return out + [""]
 
 
-def pages(with_plots: bool = True) -> dict[str, str]:
-    """Every generated page, by path relative to docs/."""
-    return dict(_pages(with_plots))
+def pages(with_plots: bool = True, on_page=None) -> dict[str, str]:
+    """Every generated page, by path relative to docs/; ``on_page(1, total)`` is told of
+    each model page and plot made (a progress bar; the pages are then made afresh)."""
+    if on_page is None:
+        return dict(_pages(with_plots))
+    return _generate(with_plots, on_page)
 
 
 @lru_cache(maxsize=2)
 def _pages(with_plots: bool) -> tuple:
     # Cached: the bundled specs do not change while a process runs.
+    return tuple(_generate(with_plots, None).items())
+
+
+def _generate(with_plots: bool, on_page) -> dict:
     from ..analyses.check import check_model
     from . import apidoc
     from .figures import DOCS, refreshed_pages
@@ -142,14 +149,17 @@ def _pages(with_plots: bool) -> tuple:
               "errata.md": render_errata(tuple(v for n in names for v in check_model(load(n)))),
               "conventions-compared.md": render_conventions(), **refreshed_pages(),
               "api.md": apidoc.refresh((DOCS / "api.md").read_text(encoding="utf-8"))}
+    total = len(names) + (len(PLOTTED) if with_plots else 0)
     for name in names:
         result[f"models/{name}.md"] = model_page(name)
+        if on_page is not None:
+            on_page(1, total)
     if with_plots:
-        result.update(plots())
-    return tuple(result.items())
+        result.update(plots(on_page, total))
+    return result
 
 
-def plots() -> dict[str, str]:
+def plots(on_page=None, total: int | None = None) -> dict[str, str]:
     """docs/img/<name>.svg for the models in :data:`PLOTTED` (needs matplotlib)."""
     import tempfile
     from pathlib import Path
@@ -162,4 +172,6 @@ def plots() -> dict[str, str]:
             path = Path(tmp) / f"{name}.svg"
             plot_report(analyse(load(name)), path)
             result[f"img/{name}.svg"] = path.read_text(encoding="utf-8")
+            if on_page is not None:
+                on_page(1, total)
     return result

@@ -168,7 +168,10 @@ class _Builder:
             return out
         if kind not in REGISTRY:
             hint = did_you_mean(kind, list(REGISTRY) + list(STRUCTURAL))
-            raise self.fail(f"unknown layer type '{kind}'{hint}", item, "type", layer=path)
+            raise self.fail(f"unknown layer type '{kind}'{hint}; layer types: "
+                            f"{', '.join(sorted(REGISTRY))}; structures: "
+                            f"{', '.join(STRUCTURAL)} (concat with branches:), or 'block:' "
+                            f"to use a block", item, "type", layer=path)
         self.claim(path, item)
         attrs = {k: self.resolve(item, k, env, path) for k in item if k not in LAYER_KEYS}
         try:

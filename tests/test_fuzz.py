@@ -417,7 +417,12 @@ def commands(base: str):
                                                          "flopcounter", "netscope")],
                ["table", "--columns", "name,comparisons,additions,multiplications,divisions,exponentials"],
                ["table", "--batch", "1000000000", "--dtype", "float64"], ["rf", "--format", "json"],
-               ["rf"], ["check"], ["sizes", "--min", "20", "--max", "40"]]
+               ["rf"], ["check"], ["sizes", "--min", "20", "--max", "40"],
+               ["table", "--depth", "1"], ["table", "--depth", "2", "--format", "json"],
+               ["table", "--summary"], ["compare"], ["compare", "--format", "json"],
+               ["graph"], ["graph", "--format", "dot", "--depth", "1"],
+               ["sweep", "--input", "3,16..64..16", "--batch", "1,2"],
+               ["html", "-o", "page.html"]]
     if small:
         options += [["table", "--symbolic"], ["verify"], ["sizes", "--max", "64"]]
     return st.sampled_from(options)
@@ -524,7 +529,8 @@ def test_hostile_yaml(workdir, text, command):
 FLAG_VALUES = ["", "0", "-1", "1", "3", "8", "1000000001", "9" * 50, "3,224", "3,32,32",
                "1,28,28", "3,0,8", "3,8,8,8", "x", "3x16x16", "3×20×20", "1:4", "4:1", "0:3",
                "1:1000000", "a\nb", "--", "relu", "name,macs", "bogus", "on=1", "aux_logits=true",
-               "aux_logits=7", "=", "k=", "float16", "json"]
+               "aux_logits=7", "=", "k=", "float16", "json", "3,8..64..8", "1..3", "2,4",
+               "3,20..10", "aux_logits=true,false", "mermaid", "dot"]
 
 
 @st.composite
@@ -532,8 +538,9 @@ def command_lines(draw):
     """A command, a model (bundled, missing, a folder or a device) and a few flags whose
     values are plausible, wrong or hostile."""
     command = draw(st.sampled_from(["table", "table", "rf", "sizes", "check", "verify",
-                                    "docs", "list", "tabel", "--version", "--help", "plot"]))
-    heavy = command in ("sizes", "verify")
+                                    "docs", "list", "tabel", "--version", "--help", "plot",
+                                    "compare", "sweep", "graph", "html"]))
+    heavy = command in ("sizes", "verify", "sweep")
     pool = ["lenet5", "stack3x3", "inception_naive"] if command == "plot" else \
         SMALL if heavy else BUNDLED
     models = list(pool) + ["nope", "specs/none.yaml", ".", "/dev/null", "/", "-", "a\nb", "vgg61"]
@@ -547,10 +554,17 @@ def command_lines(draw):
              "check": ["--format"], "verify": ["--seed", "--batch", "--input", "--option",
                                               "--format", "--dtype"],
              "docs": ["--check", "--out"],
-             "plot": ["--input", "--batch"]}.get(command, ["--help", "--bogus"])
+             "plot": ["--input", "--batch", "--depth"],
+             "compare": ["--input", "--batch", "--format", "--columns", "--convention"],
+             "sweep": ["--input", "--batch", "--option", "--format", "--quiet"],
+             "graph": ["--format", "--depth", "--input", "--option"],
+             "html": ["--input", "--batch", "--depth", "--option"]}.get(
+                 command, ["--help", "--bogus"])
+    if command == "table":
+        flags = flags + ["--depth", "--summary", "--wide"]
     for flag in draw(st.lists(st.sampled_from(flags), max_size=4)):
         argv.append(flag)
-        if flag in ("--symbolic", "--rf", "--check", "--help"):
+        if flag in ("--symbolic", "--rf", "--check", "--help", "--summary", "--wide", "--quiet"):
             continue
         if flag == "--out":
             argv.append(draw(st.sampled_from(["nowhere", "/nonexistent/docs"])))
@@ -559,6 +573,8 @@ def command_lines(draw):
     if command == "plot":  # relative paths only: the cases run in a scratch folder
         argv += ["-o", draw(st.sampled_from(["out.svg", "out.png", "out.pdf", "a/b/out.svg",
                                              ".", "out"]))]
+    if command == "html":
+        argv += ["-o", draw(st.sampled_from(["out.html", "out.txt", "a/b/out.html", "."]))]
     if command == "docs" and "--check" not in argv:
         argv.append("--check")  # writing every page takes half a minute: check instead
     if command == "sizes" and "--max" not in argv and "--height" not in argv:

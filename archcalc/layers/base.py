@@ -123,6 +123,6 @@ class Layer:
 
 
 def require_map(layer: Layer, x: Shape) -> None:
-    """Spatial layers need a C×H×W input."""
+    """Spatial layers need a map: channels and 1 to 3 spatial axes (C×L, C×H×W, C×D×H×W)."""
     if not x.is_map:
-        raise ShapeError(f"{layer.type_name} needs a C×H×W input, got {x}")
+        raise ShapeError(f"{layer.type_name} needs a map (C×L, C×H×W or C×D×H×W), got {x}")

@@ -4,6 +4,8 @@ values equal those of archcalc's NumPy run, with the same weights.
 Optional: needs torch; skipped, visibly, without it.
 """
 import numpy as np
+
+from archcalc.core.shapes import pads_per_axis
 import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install -e '.[torch]' runs the oracle tests")
@@ -23,7 +25,7 @@ def t(a):
 
 
 def conv(layer, w, xs):
-    (top, bottom), (left, right) = layer.padding
+    (top, bottom), (left, right) = pads_per_axis(layer.padding, 2)
     x = F.pad(xs[0], (left, right, top, bottom))
     return F.conv2d(x, t(w["weight"]), t(w["bias"]) if "bias" in w else None, layer.stride,
                     0, layer.dilation, layer.groups)

@@ -5,7 +5,7 @@ multiply-add.  ``conv_flop_jit``: N × (C_out · C_in/groups · kh · kw) × H_o
 bias ignored; ``linear_flop_jit`` / ``addmm_flop_jit``: N × in × out, bias ignored;
 ``batchnorm_flop_jit`` at inference: N × C·H·W × 2 with affine γ, β;
 ``elementwise_flop_counter(1, 0)`` for adaptive_avg_pool2d (gap and adaptive pools):
-N × input elements; ``elementwise_flop_counter(0, 1)`` for upsample_nearest2d: N × output
+N × input elements (2-D only: adaptive_avg_pool1d and 3d have no handler, so 0); ``elementwise_flop_counter(0, 1)`` for upsample_nearest2d: N × output
 elements.  Every other op (relu, max_pool2d, avg_pool2d, softmax, add, mul,
 cat, slicing, dropout, flatten, LRN's pieces) is unsupported or ignored: 0.  fvcore calls
 the count "flops" and it is one per MAC, so both columns carry it.
@@ -30,10 +30,15 @@ def _counted(count):
     return rule
 
 
+def _pool2d(v: Layerish) -> int:
+    """aten::adaptive_avg_pool2d's handler: one per input element; 1-D and 3-D: none."""
+    return v.n * v.x.numel if len(v.x.spatial) == 2 else 0
+
+
 RULES = {"conv": _linear(True), "dense": _linear(False),
          "batchnorm": _counted(lambda v: 2 * v.n * v.x.numel),
-         "gap": _counted(lambda v: v.n * v.x.numel),
-         "adaptive_avgpool": _counted(lambda v: v.n * v.x.numel),
+         "gap": _counted(lambda v: _pool2d(v)),
+         "adaptive_avgpool": _counted(lambda v: _pool2d(v)),
          "subsample": _counted(archcalc_macs), "rbf": _counted(archcalc_macs),
          # elementwise_flop_counter(0, 1) for aten::upsample_nearest2d: 1 per output
          "upsample": _counted(lambda v: v.n * v.y.numel)}

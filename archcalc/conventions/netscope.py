@@ -22,8 +22,7 @@ from .common import Figures, Layerish, archcalc_macs, spatial
 
 
 def _conv(v: Layerish):
-    kh, kw = v.layer.kernel
-    full = kh * kw * v.x.channels * v.layer.filters
+    full = v.layer.kernel_taps(v.x) * v.x.channels * v.layer.filters
     return v.n * full * spatial(v), full, Work()
 
 
@@ -45,8 +44,8 @@ def _lrn(v: Layerish):
 #: kind → (macc, params or None for archcalc's, work) for the batch
 PARTS = {
     "conv": _conv, "dense": _dense, "lrn": _lrn,
-    "maxpool": _work(lambda v, nx, ny: Work(comparisons=v.layer.taps * ny)),
-    "avgpool": _work(lambda v, nx, ny: Work(additions=v.layer.taps * ny)),
+    "maxpool": _work(lambda v, nx, ny: Work(comparisons=v.layer.window_taps(v.x) * ny)),
+    "avgpool": _work(lambda v, nx, ny: Work(additions=v.layer.window_taps(v.x) * ny)),
     "gap": _work(lambda v, nx, ny: Work(additions=nx)),
     "adaptive_avgpool": _work(lambda v, nx, ny: Work(additions=v.n * v.layer.connections(v.x, v.y))),
     "batchnorm": _work(lambda v, nx, ny: Work(additions=nx, divisions=nx)),

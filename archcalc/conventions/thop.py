@@ -17,6 +17,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import floor
 
+from ..core.shapes import product
 from .common import Figures, Layerish, archcalc_macs, spatial, weights
 
 
@@ -28,8 +29,7 @@ def _macs(count):
 
 
 def _adaptive(v: Layerish) -> int:
-    (h, w), (oh, ow) = v.x.spatial, v.y.spatial
-    return floor((Fraction(h * w, oh * ow) + 1) * v.n * v.y.numel)
+    return floor((Fraction(product(v.x.spatial), product(v.y.spatial)) + 1) * v.n * v.y.numel)
 
 
 def _softmax(v: Layerish) -> int:

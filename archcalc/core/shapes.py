@@ -38,6 +38,14 @@ def size_max(a: Size, b: Size) -> Size:
     return sympy.Max(a, b)
 
 
+def product(sizes) -> Size:
+    """Π sizes (1 for none): kernel taps, output positions, elements."""
+    n = 1
+    for d in sizes:
+        n = n * d
+    return n
+
+
 @dataclass(frozen=True)
 class Shape:
     """The shape of one sample (no batch axis): (C, L), (C, H, W) or (C, D, H, W) for
@@ -68,10 +76,7 @@ class Shape:
 
     @property
     def numel(self) -> Size:
-        n = 1
-        for d in self.dims:
-            n = n * d
-        return n
+        return product(self.dims)
 
     def same_as(self, other: "Shape") -> bool:
         return self.rank == other.rank and all(same_size(a, b) for a, b in zip(self.dims, other.dims))

@@ -203,3 +203,79 @@ def elementwise(x, name):
         return softmax(x)
     f = ACTIVATIONS[name]
     return np.vectorize(f, otypes=[x.dtype])(x)
+
+
+# --- any number of spatial axes (1-D, 2-D, 3-D), one output position at a time -----------
+
+def _taps(starts, kernel, dilation, sizes):
+    """The input cells (per axis coordinates) one window reads, and whether each lies in
+    the input."""
+    import itertools
+
+    cells = []
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        cell = tuple(s + o * d for s, o, d in zip(starts, offset, dilation))
+        cells.append((offset, cell, all(0 <= c < n for c, n in zip(cell, sizes))))
+    return cells
+
+
+def conv_nd(x, weight, bias, stride, pads, dilation, groups=1):
+    """The convolution of the definition on (N, C, *spatial), any number of axes."""
+    import itertools
+
+    n_, c_, *sizes = x.shape
+    o_, cg, *kernel = weight.shape
+    starts = [window_starts(n, k, s, *p, d) for n, k, s, p, d
+              in zip(sizes, kernel, stride, pads, dilation)]
+    y = np.zeros((n_, o_) + tuple(len(a) for a in starts), dtype=x.dtype)
+    per_group_out = o_ // groups
+    for position in itertools.product(*(range(len(a)) for a in starts)):
+        origin = [a[i] for a, i in zip(starts, position)]
+        for o in range(o_):
+            g = o // per_group_out
+            acc = np.zeros(n_) if bias is None else np.full(n_, float(bias[o]))
+            for offset, cell, inside in _taps(origin, kernel, dilation, sizes):
+                if inside:
+                    for ci in range(cg):
+                        acc += weight[(o, ci) + offset] * x[(slice(None), g * cg + ci) + cell]
+            y[(slice(None), o) + position] = acc
+    return y
+
+
+def pool_nd(x, kernel, stride, pads, dilation, ceil_mode, kind, count_include_pad=True):
+    """Max or average pooling of the definition on (N, C, *spatial)."""
+    import itertools
+
+    n_, c_, *sizes = x.shape
+    starts = [window_starts(n, k, s, *p, d, ceil_mode) for n, k, s, p, d
+              in zip(sizes, kernel, stride, pads, dilation)]
+    y = np.zeros((n_, c_) + tuple(len(a) for a in starts), dtype=x.dtype)
+    for position in itertools.product(*(range(len(a)) for a in starts)):
+        origin = [a[i] for a, i in zip(starts, position)]
+        taps = _taps(origin, kernel, dilation, sizes)
+        values = [x[(slice(None), slice(None)) + cell] for _, cell, inside in taps if inside]
+        if kind == "max":  # a window wholly in padding (dilated taps) gives −∞, as in the 2-D case
+            out = np.max(values, axis=0) if values else -math.inf
+        else:
+            if count_include_pad:  # cells within the padded input
+                count = sum(1 for _, cell, _ in taps
+                            if all(c < n + p[1] for c, n, p in zip(cell, sizes, pads)))
+            else:
+                count = len(values)
+            out = np.sum(values, axis=0) / count
+        y[(slice(None), slice(None)) + position] = out
+    return y
+
+
+def adaptive_avgpool_nd(x, out):
+    """PyTorch's adaptive windows along every spatial axis."""
+    import itertools
+
+    n_, c_, *sizes = x.shape
+    y = np.zeros((n_, c_) + tuple(out), dtype=x.dtype)
+    for position in itertools.product(*(range(o) for o in out)):
+        box = tuple(slice(math.floor(i * n / o), math.ceil((i + 1) * n / o))
+                    for i, n, o in zip(position, sizes, out))
+        y[(slice(None), slice(None)) + position] = x[(slice(None), slice(None)) + box].mean(
+            axis=tuple(range(2, 2 + len(sizes))))
+    return y

@@ -6,7 +6,7 @@ from archcalc.numeric.verify import verify
 from archcalc.spec.catalog import load
 
 
-@pytest.mark.parametrize("name", ["se_resnet_block", "unet_small", "detection_head"])
+@pytest.mark.parametrize("name", ["se_resnet_block", "unet_small", "detection_head", "m5", "c3d_block"])
 def test_example_verifies(name):
     """NumPy agrees with the engine on every node: shape, params, MACs, liveness memory."""
     result = verify(load(name), batch=2)
@@ -44,3 +44,28 @@ def test_detection_head_has_two_outputs():
     rows = {r.name: r for r in analyse(model).layers}
     assert rows["cls"].out_shape.dims == (15, 16, 16) and rows["box"].out_shape.dims == (12, 16, 16)
     assert rows["box"].params == 32 * 12 * 9 + 12
+
+
+def test_m5_by_hand():
+    """Table 1's weights 80·128 + 3·128·128 + 3·128·256 + 3·256·512 + 512·10 = 556,032,
+    the four convolutions' biases (1,024), their batch norms' γ and β (2,048) and the
+    classifier's 10 biases.  Lengths: 16,000 → (16,000 − 80)/4 + 1 = 3,981 → 995 → 993 →
+    248 → 246 → 61 → 59 → 14."""
+    report = analyse(load("m5"))
+    rows = {r.name: r for r in report.layers}
+    assert report.totals.params == 556_032 + 1_024 + 2_048 + 10 == 559_114
+    assert [rows[n].out_shape.dims[1] for n in ("conv1", "pool1", "conv2", "pool2", "conv3",
+                                                 "pool3", "conv4", "pool4")] == \
+        [3981, 995, 993, 248, 246, 61, 59, 14]
+    assert rows["conv4"].macs == 512 * 256 * 3 * 59
+
+
+def test_c3d_block_by_hand():
+    """conv1a 64·3·27 + 64, conv2a 128·64·27 + 128, fc 128·101 + 101; pool1 keeps the 16
+    frames (1×2×2), pool2 halves them."""
+    report = analyse(load("c3d_block"))
+    rows = {r.name: r for r in report.layers}
+    assert report.totals.params == (64 * 81 + 64) + (128 * 64 * 27 + 128) + (128 * 101 + 101)
+    assert rows["pool1"].out_shape.dims == (64, 16, 56, 56)
+    assert rows["pool2"].out_shape.dims == (128, 8, 28, 28)
+    assert report.totals.macs == 64 * 81 * 16 * 112 * 112 + 128 * 64 * 27 * 16 * 56 * 56 + 128 * 101

@@ -17,7 +17,7 @@ squares in 2-D, cubes in 3-D); a scan of (H, W) pairs varies the last two axes o
 
 Scans are capped (docs/conventions.md, "Limits"): sizes up to :data:`MAX_SCAN_SIZE`, at
 most :data:`MAX_SCAN_PAIRS` sizes per scan; the searches for the smallest valid
-size outside the range stop at :data:`MAX_SCAN_SIZE` too, and say so when they stop.
+size outside the range stop at :data:`MAX_SEARCH_SIZE`, and say so when they stop.
 """
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ from ..core.graph import Model
 from ..core.shapes import Shape
 from ..errors import ArchcalcError
 
-#: Largest input size a scan or a search for the smallest valid size tries.
-MAX_SCAN_SIZE = 10_000
+#: Largest input size a scan's range may reach (a minute of 16 kHz audio is 960,000).
+MAX_SCAN_SIZE = 1_000_000
+#: Largest size a search for the smallest valid size tries (from 1 upwards).
+MAX_SEARCH_SIZE = 10_000
 #: Most (H, W) pairs one scan propagates (a square scan of 1..10,000 is 10,000 pairs).
 MAX_SCAN_PAIRS = 10_000
 #: Most layer evaluations (sizes tried × layers of the model) one scan or search spends:
@@ -43,7 +45,7 @@ def _layers(model: Model) -> int:
 
 def search_limit(model: Model, limit: int) -> int:
     """``limit`` cut to what a search for the smallest valid size may try on ``model``."""
-    return max(1, min(limit, MAX_SCAN_SIZE, MAX_SCAN_WORK // _layers(model)))
+    return max(1, min(limit, MAX_SEARCH_SIZE, MAX_SCAN_WORK // _layers(model)))
 
 
 @dataclass(frozen=True)

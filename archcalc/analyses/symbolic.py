@@ -195,7 +195,7 @@ def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None =
     C×D×H×W) with batch B, plus where its formulas hold.
 
     ``limit`` bounds the integer scan for the smallest valid size along each axis (default:
-    twice the declared size; never past :data:`archcalc.sizes.MAX_SCAN_SIZE`).
+    twice the declared size; never past :data:`archcalc.analyses.sizes.MAX_SEARCH_SIZE`).
     """
     from .sizes import search_limit, smallest_valid_axis
 

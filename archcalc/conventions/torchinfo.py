@@ -11,8 +11,9 @@ model_statistics.py ``ModelStatistics``: "Forward/backward pass size" sums, over
 modules that have parameters, 2 × their output bytes ("x2 for gradients"); that is
 the activations figure here.  Mult-adds and pass size are summed over leaf modules only,
 so ConvNeXt's ``layer_scale``, a parameter of the (non-leaf) CNBlock, adds neither; its C
-numbers are in the total params (``leftover_params``).  "Params size" = params × element size; "Estimated
-Total Size" = input + forward/backward + params (all in MB of 10^6 bytes).
+numbers are in the total params (``leftover_params``).  "Params size" = params × element
+size; "Estimated Total Size" = input + forward/backward + params (all in MB of 10^6
+bytes).
 """
 from __future__ import annotations
 

@@ -190,19 +190,88 @@ def softmax(x):
     return y
 
 
+def _softplus(v):
+    return v + math.log1p(math.exp(-v)) if v > 0 else math.log1p(math.exp(v))
+
+
 ACTIVATIONS = {
     "relu": lambda v: max(v, 0.0),
     "relu6": lambda v: min(max(v, 0.0), 6.0),
     "tanh": math.tanh,
     "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v)),
+    # the definitions as PyTorch's documentation states them
+    "silu": lambda v: v / (1.0 + math.exp(-v)),
+    "hardsigmoid": lambda v: 0.0 if v <= -3 else 1.0 if v >= 3 else v / 6 + 0.5,
+    "hardswish": lambda v: 0.0 if v <= -3 else v if v >= 3 else v * (v + 3) / 6,
+    "gelu": lambda v: 0.5 * v * (1 + math.erf(v / math.sqrt(2))),
+    "gelu_tanh": lambda v: 0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3))),
+    "leaky_relu": lambda v, slope=0.01: v if v >= 0 else slope * v,
+    "elu": lambda v, alpha=1.0: v if v > 0 else alpha * (math.exp(v) - 1),
+    "mish": lambda v: v * math.tanh(_softplus(v)),
 }
 
 
-def elementwise(x, name):
+def elementwise(x, name, **attrs):
     if name == "softmax":
         return softmax(x)
     f = ACTIVATIONS[name]
-    return np.vectorize(f, otypes=[x.dtype])(x)
+    return np.vectorize(lambda v: f(float(v), **attrs), otypes=[x.dtype])(x)
+
+
+def prelu(x, slopes):
+    """x ≥ 0: x, else a_c · x, a_c the channel's slope (one shared slope: every channel's)."""
+    y = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        a = slopes[0] if len(slopes) == 1 else slopes[index[1]]
+        y[index] = x[index] if x[index] >= 0 else a * x[index]
+    return y
+
+
+def normalise(x, members, eps, gamma=None, beta=None):
+    """Each output cell normalised by the mean and biased variance of the cells
+    ``members(index)`` lists (its normalisation set), then γ_c · x̂ + β_c."""
+    y = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        values = [float(x[i]) for i in members(index)]
+        mean = sum(values) / len(values)
+        var = sum((v - mean) ** 2 for v in values) / len(values)
+        v = (float(x[index]) - mean) / math.sqrt(var + eps)
+        if gamma is not None:
+            v = v * gamma[index[1]] + beta[index[1]]
+        y[index] = v
+    return y
+
+
+def layernorm_members(shape):
+    """Every channel at the cell's position (the features of a vector)."""
+    return lambda index: [(index[0], c) + index[2:] for c in range(shape[1])]
+
+
+def groupnorm_members(shape, groups):
+    """Every cell of the channels in the cell's group, at every position."""
+    per = shape[1] // groups
+
+    def members(index):
+        g = index[1] // per
+        return [(index[0], c) + rest for c in range(g * per, (g + 1) * per)
+                for rest in np.ndindex(shape[2:])]
+    return members
+
+
+def instancenorm_members(shape):
+    """Every position of the cell's channel."""
+    return lambda index: [index[:2] + rest for rest in np.ndindex(shape[2:])]
+
+
+def channel_shuffle(x, groups):
+    """ShuffleNet: output channel j·g + i is input channel i·(C/g) + j."""
+    c = x.shape[1]
+    per = c // groups
+    y = np.zeros_like(x)
+    for i in range(groups):
+        for j in range(per):
+            y[:, j * groups + i] = x[:, i * per + j]
+    return y
 
 
 # --- any number of spatial axes (1-D, 2-D, 3-D), one output position at a time -----------

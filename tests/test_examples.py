@@ -6,7 +6,8 @@ from archcalc.numeric.verify import verify
 from archcalc.spec.catalog import load
 
 
-@pytest.mark.parametrize("name", ["se_resnet_block", "unet_small", "detection_head", "m5", "c3d_block"])
+@pytest.mark.parametrize("name", ["se_resnet_block", "mbconv_se", "unet_small", "detection_head", "m5",
+                                  "c3d_block"])
 def test_example_verifies(name):
     """NumPy agrees with the engine on every node: shape, params, MACs, liveness memory."""
     result = verify(load(name), batch=2)
@@ -23,6 +24,27 @@ def test_se_block_by_hand():
     assert report.totals.macs == 2 * 36864 * 56 * 56 + 256 + 256
     assert (rows["scale"].macs, rows["scale"].flops) == (0, 200704)
     assert rows["fc2"].out_shape.dims == (64, 1, 1)
+
+
+def test_mbconv_se_by_hand():
+    """EfficientNet-B0's MBConv6 on 24×56×56 (3,136 positions): expansion 24·144 = 3,456
+    and projection 144·24 = 3,456 weights, depthwise 144·9 = 1,296, three batch norms
+    2·(144 + 144 + 24) = 624, excitation 144·6 + 6 = 870 and 6·144 + 144 = 1,008: 10,710
+    params (torchvision's features[2][1] holds as many).  MACs: the 1×1 convs 3,456·3,136
+    each, the depthwise 1,296·3,136, the excitation 864 + 864.  FLOPs add: batch norms 2
+    per element, two SiLUs 2 per element on 144·3,136, the squeeze 144·3,136, fc1's bias
+    and SiLU 3·6, fc2's bias and sigmoid 2·144, the gate 144·3,136 products, the residual
+    add 24·3,136, and nothing for stochastic depth (a view at inference)."""
+    report = analyse(load("mbconv_se"))
+    rows = {r.name: r for r in report.layers}
+    big, small = 144 * 3136, 24 * 3136
+    assert report.totals.params == 3456 + 3456 + 1296 + 2 * (144 + 144 + 24) + 870 + 1008 == 10_710
+    macs = 2 * 3456 * 3136 + 1296 * 3136 + 864 + 864
+    assert report.totals.macs == macs == 25_742_016
+    work = 2 * big * 2 + 2 * small + 2 * big * 2 + big + 3 * 6 + 2 * 144 + big + small
+    assert report.totals.flops == 2 * macs + work == 56_225_970
+    assert (rows["drop"].activations, rows["drop"].flops) == (0, 0)
+    assert rows["fc1"].layer.label == "conv+silu"
 
 
 def test_unet_shapes_by_hand():

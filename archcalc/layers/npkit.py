@@ -1,7 +1,7 @@
 """NumPy helpers shared by the layer forwards.
 
 Only layer methods that compute numbers import this module, so ``archcalc table``
-never loads NumPy.  Arrays are (N, C, H, W) for maps and (N, F) for features.
+never loads NumPy.  Arrays are (N, C, …) for maps of any spatial rank and (N, F) for features.
 """
 from __future__ import annotations
 
@@ -43,8 +43,12 @@ def trainable_count(weights: dict) -> int:
     return total
 
 
-def activate(name, y):
-    """Apply a folded activation in place (the layer's output buffer is reused)."""
+def activate(name, y, **attrs):
+    """Apply a folded activation in place (the layer's output buffer is reused); the
+    functions that need temporaries run block by block (:mod:`archcalc.layers.npact`),
+    so their scratch stays a few blocks whatever the tensor.  ``attrs``: the function's
+    parameters (leaky_relu's slope, elu's alpha, gelu's approximate); a folded activation
+    uses their defaults."""
     if name is None:
         return y
     if name == "relu":
@@ -61,20 +65,29 @@ def activate(name, y):
         np.reciprocal(y, out=y)
     elif name == "softmax":
         softmax_(y)
-    else:  # pragma: no cover - the spec parser admits only the names above
-        raise AssertionError(name)
+    else:
+        from . import npact
+
+        if name not in npact.FUNCTIONS:  # pragma: no cover - the spec parser admits only these
+            raise AssertionError(name)
+        npact.blockwise(name, y, y, **attrs)
     return y
 
 
-def applied(name, x):
+def applied(name, x, **attrs):
     """A new array holding the activation of ``x``, in one pass where NumPy has the
-    function (relu, relu6, tanh), else a copy then the function in place."""
+    function (relu, relu6, tanh) or block by block into a new array (npact's functions),
+    else a copy then the function in place."""
     if name == "relu":
         return np.maximum(x, x.dtype.type(0))
     if name == "relu6":
         return np.clip(x, x.dtype.type(0), x.dtype.type(6))
     if name == "tanh":
         return np.tanh(x)
+    from . import npact
+
+    if name in npact.FUNCTIONS:
+        return npact.blockwise(name, x, np.empty(x.shape, dtype=x.dtype), **attrs)
     return activate(name, x.copy())
 
 

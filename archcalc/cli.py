@@ -28,7 +28,8 @@ DEPTH = click.IntRange(min=1, max=1000)
 
 def parse_input_shape(text: str, rank: int = 3):
     """'C,H,W' → a tuple of ``rank`` positive ints ('x' and '×' also separate them)."""
-    names = "C,H,W" if rank == 3 else ",".join(f"D{i}" for i in range(1, rank + 1))
+    names = {1: "F", 2: "C,L", 3: "C,H,W", 4: "C,D,H,W"}.get(rank) or \
+        ",".join(f"D{i}" for i in range(1, rank + 1))
     expected = f"--input must be {names}: {rank} positive integers (the model's input rank)"
     parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",")]
     # plain ASCII digits only: int() would also read '2_24' as 224 and '٣' as 3

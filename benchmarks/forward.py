@@ -109,7 +109,7 @@ class TorchModel:
             t = self._avgpool(layer, t)
         elif kind == "subsample":
             t, pads = self._pads(layer, t, 0.0)
-            taps = layer.kernel[0] * layer.kernel[1]
+            taps = layer.window_taps(Shape.of(*t.shape[1:]))
             t = F.avg_pool2d(t, layer.kernel, layer.stride, pads) * (taps * w["weight"])[:, None, None] \
                 + w["bias"][:, None, None]
         elif kind == "batchnorm":

@@ -190,16 +190,161 @@ def softmax(x):
     return y
 
 
+def _softplus(v):
+    return v + math.log1p(math.exp(-v)) if v > 0 else math.log1p(math.exp(v))
+
+
 ACTIVATIONS = {
     "relu": lambda v: max(v, 0.0),
     "relu6": lambda v: min(max(v, 0.0), 6.0),
     "tanh": math.tanh,
     "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v)),
+    # the definitions as PyTorch's documentation states them
+    "silu": lambda v: v / (1.0 + math.exp(-v)),
+    "hardsigmoid": lambda v: 0.0 if v <= -3 else 1.0 if v >= 3 else v / 6 + 0.5,
+    "hardswish": lambda v: 0.0 if v <= -3 else v if v >= 3 else v * (v + 3) / 6,
+    "gelu": lambda v: 0.5 * v * (1 + math.erf(v / math.sqrt(2))),
+    "gelu_tanh": lambda v: 0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3))),
+    "leaky_relu": lambda v, slope=0.01: v if v >= 0 else slope * v,
+    "elu": lambda v, alpha=1.0: v if v > 0 else alpha * (math.exp(v) - 1),
+    "mish": lambda v: v * math.tanh(_softplus(v)),
 }
 
 
-def elementwise(x, name):
+def elementwise(x, name, **attrs):
     if name == "softmax":
         return softmax(x)
     f = ACTIVATIONS[name]
-    return np.vectorize(f, otypes=[x.dtype])(x)
+    return np.vectorize(lambda v: f(float(v), **attrs), otypes=[x.dtype])(x)
+
+
+def prelu(x, slopes):
+    """x ≥ 0: x, else a_c · x, a_c the channel's slope (one shared slope: every channel's)."""
+    y = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        a = slopes[0] if len(slopes) == 1 else slopes[index[1]]
+        y[index] = x[index] if x[index] >= 0 else a * x[index]
+    return y
+
+
+def normalise(x, members, eps, gamma=None, beta=None):
+    """Each output cell normalised by the mean and biased variance of the cells
+    ``members(index)`` lists (its normalisation set), then γ_c · x̂ + β_c."""
+    y = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        values = [float(x[i]) for i in members(index)]
+        mean = sum(values) / len(values)
+        var = sum((v - mean) ** 2 for v in values) / len(values)
+        v = (float(x[index]) - mean) / math.sqrt(var + eps)
+        if gamma is not None:
+            v = v * gamma[index[1]] + beta[index[1]]
+        y[index] = v
+    return y
+
+
+def layernorm_members(shape):
+    """Every channel at the cell's position (the features of a vector)."""
+    return lambda index: [(index[0], c) + index[2:] for c in range(shape[1])]
+
+
+def groupnorm_members(shape, groups):
+    """Every cell of the channels in the cell's group, at every position."""
+    per = shape[1] // groups
+
+    def members(index):
+        g = index[1] // per
+        return [(index[0], c) + rest for c in range(g * per, (g + 1) * per)
+                for rest in np.ndindex(shape[2:])]
+    return members
+
+
+def instancenorm_members(shape):
+    """Every position of the cell's channel."""
+    return lambda index: [index[:2] + rest for rest in np.ndindex(shape[2:])]
+
+
+def channel_shuffle(x, groups):
+    """ShuffleNet: output channel j·g + i is input channel i·(C/g) + j."""
+    c = x.shape[1]
+    per = c // groups
+    y = np.zeros_like(x)
+    for i in range(groups):
+        for j in range(per):
+            y[:, j * groups + i] = x[:, i * per + j]
+    return y
+
+
+# --- any number of spatial axes (1-D, 2-D, 3-D), one output position at a time -----------
+
+def _taps(starts, kernel, dilation, sizes):
+    """The input cells (per axis coordinates) one window reads, and whether each lies in
+    the input."""
+    import itertools
+
+    cells = []
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        cell = tuple(s + o * d for s, o, d in zip(starts, offset, dilation))
+        cells.append((offset, cell, all(0 <= c < n for c, n in zip(cell, sizes))))
+    return cells
+
+
+def conv_nd(x, weight, bias, stride, pads, dilation, groups=1):
+    """The convolution of the definition on (N, C, *spatial), any number of axes."""
+    import itertools
+
+    n_, c_, *sizes = x.shape
+    o_, cg, *kernel = weight.shape
+    starts = [window_starts(n, k, s, *p, d) for n, k, s, p, d
+              in zip(sizes, kernel, stride, pads, dilation)]
+    y = np.zeros((n_, o_) + tuple(len(a) for a in starts), dtype=x.dtype)
+    per_group_out = o_ // groups
+    for position in itertools.product(*(range(len(a)) for a in starts)):
+        origin = [a[i] for a, i in zip(starts, position)]
+        for o in range(o_):
+            g = o // per_group_out
+            acc = np.zeros(n_) if bias is None else np.full(n_, float(bias[o]))
+            for offset, cell, inside in _taps(origin, kernel, dilation, sizes):
+                if inside:
+                    for ci in range(cg):
+                        acc += weight[(o, ci) + offset] * x[(slice(None), g * cg + ci) + cell]
+            y[(slice(None), o) + position] = acc
+    return y
+
+
+def pool_nd(x, kernel, stride, pads, dilation, ceil_mode, kind, count_include_pad=True):
+    """Max or average pooling of the definition on (N, C, *spatial)."""
+    import itertools
+
+    n_, c_, *sizes = x.shape
+    starts = [window_starts(n, k, s, *p, d, ceil_mode) for n, k, s, p, d
+              in zip(sizes, kernel, stride, pads, dilation)]
+    y = np.zeros((n_, c_) + tuple(len(a) for a in starts), dtype=x.dtype)
+    for position in itertools.product(*(range(len(a)) for a in starts)):
+        origin = [a[i] for a, i in zip(starts, position)]
+        taps = _taps(origin, kernel, dilation, sizes)
+        values = [x[(slice(None), slice(None)) + cell] for _, cell, inside in taps if inside]
+        if kind == "max":  # a window wholly in padding (dilated taps) gives −∞, as in the 2-D case
+            out = np.max(values, axis=0) if values else -math.inf
+        else:
+            if count_include_pad:  # cells within the padded input
+                count = sum(1 for _, cell, _ in taps
+                            if all(c < n + p[1] for c, n, p in zip(cell, sizes, pads)))
+            else:
+                count = len(values)
+            out = np.sum(values, axis=0) / count
+        y[(slice(None), slice(None)) + position] = out
+    return y
+
+
+def adaptive_avgpool_nd(x, out):
+    """PyTorch's adaptive windows along every spatial axis."""
+    import itertools
+
+    n_, c_, *sizes = x.shape
+    y = np.zeros((n_, c_) + tuple(out), dtype=x.dtype)
+    for position in itertools.product(*(range(o) for o in out)):
+        box = tuple(slice(math.floor(i * n / o), math.ceil((i + 1) * n / o))
+                    for i, n, o in zip(position, sizes, out))
+        y[(slice(None), slice(None)) + position] = x[(slice(None), slice(None)) + box].mean(
+            axis=tuple(range(2, 2 + len(sizes))))
+    return y

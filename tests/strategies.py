@@ -36,8 +36,10 @@ def split_models(draw):
 
     c, h, w = draw(channels), draw(st.integers(3, 12)), draw(st.integers(3, 12))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    act = draw(st.sampled_from([None, "relu", "relu6", "tanh", "sigmoid"]))
+    act = draw(st.sampled_from([None, "relu", "relu6", "tanh", "sigmoid", "silu", "hardswish",
+                                "gelu", "leaky_relu", "elu", "mish", "hardsigmoid"]))
     kind = draw(st.sampled_from(sorted(REGISTRY)))
+    divisor = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
     cls = REGISTRY[kind]
     args = {
         "conv": dict(filters=draw(channels), kernel=(kh, kw), bias=draw(st.booleans()),
@@ -50,6 +52,10 @@ def split_models(draw):
         "lrn": dict(size=draw(st.sampled_from([1, 3, 5]))),
         "add": dict(activation=act),
         "upsample": dict(scale=(draw(st.integers(1, 3)), draw(st.integers(1, 3)))),
+        "channel_shuffle": dict(groups=divisor), "groupnorm": dict(groups=divisor),
+        "stochastic_depth": dict(rate=0.25), "gelu": dict(approximate=draw(st.sampled_from(["none", "tanh"]))),
+        "prelu": dict(slopes=draw(st.sampled_from(["shared", "per_channel"]))),
+        "layernorm": dict(affine=draw(st.booleans())), "instancenorm": dict(affine=draw(st.booleans())),
     }.get(kind, {})
     shape = Shape.of(c, h, w)
     if cls.arity == 1:
@@ -254,10 +260,14 @@ def graph_specs(draw, max_nodes: int = 8, large: bool = False):
 #: has no other: a new type needs memory cases here)
 MEMORY_LAYER_TYPES = ("conv", "maxpool", "avgpool", "subsample", "lrn", "batchnorm", "relu", "relu6",
                       "tanh", "sigmoid", "softmax", "dropout", "gap", "adaptive_avgpool", "flatten",
-                      "dense", "rbf", "add", "multiply", "concat", "crop", "upsample")
+                      "dense", "rbf", "add", "multiply", "concat", "crop", "upsample",
+                      "silu", "hardswish", "hardsigmoid", "gelu", "leaky_relu", "elu", "prelu",
+                      "mish", "layernorm", "groupnorm", "instancenorm", "channel_shuffle",
+                      "identity", "stochastic_depth", "layer_scale")
 #: input elements per sample: 2^16..2^17, so float64 arrays pass verify's 1 MiB floor
 MEMORY_ELEMENTS = (1 << 16, 1 << 17)
-ACTIVATIONS = [None, "relu", "relu6", "tanh", "sigmoid", "softmax"]
+ACTIVATIONS = [None, "relu", "relu6", "tanh", "sigmoid", "softmax", "silu", "hardswish",
+               "hardsigmoid", "gelu", "leaky_relu", "elu", "mish"]
 
 
 @st.composite
@@ -359,7 +369,10 @@ def memory_pool(draw, h, w):
 @st.composite
 def memory_map_layer(draw, c, h, w):
     """One layer that keeps a map: conv, a window pool, lrn, batch norm or an elementwise."""
-    kind = draw(st.sampled_from(["conv", "conv", "pool", "pool", "lrn", "batchnorm", "elementwise"]))
+    kind = draw(st.sampled_from(["conv", "conv", "pool", "pool", "lrn", "batchnorm", "elementwise",
+                                 "modern", "modern"]))
+    if kind == "modern":
+        return draw(memory_modern_layer(c))
     if kind == "conv":
         return draw(memory_conv(c, h, w))
     if kind == "pool":
@@ -369,6 +382,23 @@ def memory_map_layer(draw, c, h, w):
     if kind == "batchnorm":
         return {"type": "batchnorm"}
     return {"type": draw(st.sampled_from(["relu", "relu6", "tanh", "sigmoid", "softmax", "dropout"]))}
+
+
+@st.composite
+def memory_modern_layer(draw, c):
+    """One shape-keeping layer of the newer vocabulary: an activation (with its attributes),
+    layer/group/instance norm, channel shuffle, identity, stochastic depth, layer scale."""
+    divisor = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
+    return draw(st.sampled_from([
+        {"type": "silu"}, {"type": "swish"}, {"type": "hardswish"}, {"type": "hardsigmoid"},
+        {"type": "gelu"}, {"type": "gelu", "approximate": "tanh"}, {"type": "mish"},
+        {"type": "leaky_relu", "slope": 0.2}, {"type": "elu", "alpha": 0.5},
+        {"type": "prelu"}, {"type": "prelu", "slopes": "per_channel"},
+        {"type": "layernorm"}, {"type": "layernorm", "affine": False, "eps": 1e-6},
+        {"type": "groupnorm", "groups": divisor}, {"type": "instancenorm"},
+        {"type": "instancenorm", "affine": True}, {"type": "channel_shuffle", "groups": divisor},
+        {"type": "identity"}, {"type": "stochastic_depth", "rate": 0.1},
+        {"type": "drop_path", "rate": 0.2}, {"type": "layer_scale"}]))
 
 
 @st.composite
@@ -387,7 +417,11 @@ def memory_head(draw, h, w):
                                                        draw(st.integers(1, min(w, 6)))]}]
     if kind == "flatten":
         return [{"type": "flatten"}, draw(st.sampled_from([{"type": "softmax"}, {"type": "dropout"},
-                                                          {"type": "dense", "units": units}]))]
+                                                          {"type": "dense", "units": units},
+                                                          {"type": "layernorm"}, {"type": "gelu"},
+                                                          {"type": "groupnorm", "groups": 1},
+                                                          {"type": "layer_scale"},
+                                                          {"type": "prelu", "slopes": "per_channel"}]))]
     if kind == "dense":
         return [{"type": "dense", "units": units, "bias": draw(st.booleans()),
                  "activation": draw(st.sampled_from(ACTIVATIONS))}]

@@ -202,19 +202,20 @@ def test_flags_are_validated_on_one_line(capsys, args, fragment):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["sizes", "lenet5", "--min", "1", "--max", "1000000000000"], "scanned up to 10,000"),
+    (["sizes", "lenet5", "--min", "1", "--max", "1000000000000"], "scanned up to 1,000,000"),
+    (["sizes", "lenet5", "--min", "990001", "--max", "1000001"], "scanned up to 1,000,000"),
     (["sizes", "lenet5", "--height", "1:200", "--width", "1:200"], "covers 40,000 sizes"),
     (["sizes", "lenet5", "--height", "1:x", "--width", "1:2"], "MIN:MAX"),
 ])
 def test_size_scans_are_capped(capsys, args, fragment):
-    """A scan past 10,000 sizes (or of 10,000 pairs) is refused at once, not run for hours."""
+    """A scan past size 10⁶ (or of more than 10,000 sizes) is refused at once, not run for hours."""
     status, out, err = run_cli(capsys, *args)
     assert status == 2 and out == "" and err.count("\n") == 1 and fragment in err, err
 
 
 def test_searches_for_the_smallest_size_stop_at_the_cap(capsys, tmp_path):
     """A model declared at 10^6 pixels whose dense head pins that size: the search for a
-    smallest valid size stops at 10,000 and says so (sizes and --symbolic), promptly."""
+    smallest valid size stops 10,000 sizes on and says so (sizes and --symbolic), promptly."""
     import time
 
     path = write_spec(tmp_path, """
@@ -227,7 +228,8 @@ def test_searches_for_the_smallest_size_stop_at_the_cap(capsys, tmp_path):
     """)
     started = time.perf_counter()
     status, out, _ = run_cli(capsys, "sizes", str(path), "--min", "1", "--max", "5")
-    assert status == 0 and "smallest valid input: none found in 1–10,000 (the search's limit)" in out
+    # the range (1–5), then 10,000 sizes past it
+    assert status == 0 and "smallest valid input: none found in 1–10,005 (the search's limit)" in out
     status, out, _ = run_cli(capsys, "table", str(path), "--symbolic")
     assert status == 0 and "no smallest valid H and W found up to 10,000" in out
     assert time.perf_counter() - started < 30

@@ -225,3 +225,86 @@ def test_conventions_doc_is_fresh():
     """docs/conventions-compared.md equals archcalc.docgen.conventions.render()."""
     text = (ROOT / "docs" / "conventions-compared.md").read_text(encoding="utf-8")
     assert text == render(), "docs/conventions-compared.md is stale: run `archcalc docs`"
+
+
+# --- the newer layer types under every tool ---------------------------------------------------
+
+# C,H,W = 6,5,7: every row keeps 6×5×7 = 210 outputs per sample (420 for the batch of 2);
+# c1: 1×1 conv 6→6 with bias, 36 weights per position, 35 positions
+MODERN = """
+name: modern
+input: [6, 5, 7]
+layers:
+  - {name: c1, type: conv, filters: 6, kernel: 1, activation: gelu}
+  - {name: ln, type: layernorm}
+  - {name: gn, type: groupnorm, groups: 3}
+  - {name: inorm, type: instancenorm}
+  - {name: pr, type: prelu, slopes: per_channel}
+  - {name: lk, type: leaky_relu, slope: 0.1}
+  - {name: sh, type: channel_shuffle, groups: 2}
+  - {name: ls, type: layer_scale}
+  - {name: sd, type: drop_path, rate: 0.1}
+  - {name: ident, type: identity}
+  - {name: si, type: silu}
+  - {name: el, type: elu}
+  - {name: hs, type: hardswish}
+"""
+E = N * 210  # elements of one row's output, for the batch
+
+
+@pytest.fixture(scope="module")
+def modern(tmp_path_factory):
+    path = write_spec(tmp_path_factory.mktemp("modern"), MODERN)
+    return analyse(load(str(path)), batch=N)
+
+
+def test_new_types_under_fvcore(modern):
+    """conv 36·35 per sample; aten::layer_norm and group_norm (affine) 5 per element,
+    instance_norm without affine 4; every activation, shuffle, mul: 0.  Its activations are
+    the conv's outputs."""
+    t = totals(modern, "fvcore")
+    assert t.macs == t.flops == N * 36 * 35 + 5 * E + 5 * E + 4 * E == 8_400
+    assert t.activations == E
+
+
+def test_new_types_under_thop(modern):
+    """count_normalization: LayerNorm 2 × 2 (elementwise_affine), InstanceNorm 2 (no
+    affine); count_prelu 1 per element; GroupNorm, SiLU, ELU, Hardswish, GELU have no hook
+    and LeakyReLU's count_relu gives 0."""
+    t = totals(modern, "thop")
+    assert t.macs == N * 36 * 35 + 4 * E + 2 * E + E == 5_460
+
+
+def test_new_types_under_ptflops(modern):
+    """conv + its bias + the folded GELU module (relu hook, 1 per output); LayerNorm 1 per
+    element (it has no ``affine`` attribute), GroupNorm 2 (affine), InstanceNorm 1, PReLU,
+    LeakyReLU, ELU 1 each; SiLU and Hardswish unmapped."""
+    t = totals(modern, "ptflops")
+    assert t.macs == (N * 36 * 35 + E + E) + E + 2 * E + E + E + E + E == 6_300
+
+
+def test_new_types_under_torchinfo(modern):
+    """Conv: (36 + 6) · N · 35; LayerNorm and GroupNorm N · 12; PReLU N · 6; InstanceNorm
+    without affine holds nothing; pass size 2 × outputs of c1, ln, gn, pr."""
+    t = totals(modern, "torchinfo")
+    assert t.macs == 42 * N * 35 + N * 12 + N * 12 + N * 6 == 3_000
+    assert t.activations == 2 * 4 * E
+
+
+def test_new_types_under_flopcounter(modern):
+    """Only the convolution has a formula: 2 · N · 36 · 35."""
+    assert totals(modern, "flopcounter").flops == 2 * N * 36 * 35 == 5_040
+
+
+def test_new_types_under_netscope(modern):
+    """Convolution macc 1·1·6·6·35 per sample and Scale (layer_scale) 1 per element; the
+    leaky ReLU is Caffe's ReLU: comp 1 per element; every layer's output blob (the folded
+    GELU's too), but identity and drop_path are not Caffe layers: no blob; params: the
+    conv's weights only (Scale's and the rule-less layers' are not counted)."""
+    report = apply(modern, "netscope")
+    t = report.totals
+    assert t.macs == N * 36 * 35 + E == 2_940
+    assert t.flops == 2 * t.macs + E == 6_300
+    assert t.params == 36
+    # c1 and its GELU blob (2), then ln gn inorm pr lk sh ls si el hs (10): 12 blobs of E
+    assert t.activations == (2 + 10) * E

@@ -59,7 +59,7 @@ CASES = {
                    ["model.yaml:2:", "YAML tag '!!python/object/apply:os.system' is not allowed"]),
     "empty_file": ("", ["model.yaml:", "empty"]),
     "bad_input": ("name: bad\ninput: [3, 0, 32]\nlayers:\n  - {type: relu}\n",
-                  ["model.yaml:2:", "input must be [C, H, W]"]),
+                  ["model.yaml:2:", "input must be [C, L], [C, H, W] or [C, D, H, W]"]),
     "unknown_top_key": (HEAD.replace("name: bad", "nmae: bad") + "  - {type: relu}\n",
                         ["model.yaml:1:", "unknown top-level key 'nmae'", "did you mean 'name'"]),
     "bad_choice": (HEAD + "  - {name: c1, type: conv, filters: 8, kernel: 3, activation: rleu}\n",

@@ -6,6 +6,8 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import assume, given, settings, strategies as st
 
+from archcalc.core.shapes import pads_per_axis, per_axis
+
 from archcalc.spec.build import build_model
 from archcalc.spec.catalog import load
 from archcalc.cli import main
@@ -102,18 +104,19 @@ def dependency_mask(model, unit):
     for row in reversed(rows):
         layer = layers[row.name]
         (h, w), (oh, ow) = row.in_shape.spatial, row.counts.out_shape.spatial
-        dil = getattr(layer, "dilation", (1, 1))
+        # the declared attributes, one per axis (a single int applies to both)
+        kernel, stride, dil = (per_axis(getattr(layer, a, 1), 2, a) for a in ("kernel", "stride", "dilation"))
         if layer.padding == "same":
             pads = [_same_before(n, k, s, d) for n, k, s, d in
-                    zip((h, w), layer.kernel, layer.stride, dil)]
+                    zip((h, w), kernel, stride, dil)]
         else:
-            pads = [layer.padding[0][0], layer.padding[1][0]]
+            pads = [before for before, _ in pads_per_axis(layer.padding, 2)]
         inner = np.zeros((h, w), dtype=bool)
-        for th in range(layer.kernel[0]):
-            r = np.arange(oh) * layer.stride[0] + th * dil[0] - pads[0]
+        for th in range(kernel[0]):
+            r = np.arange(oh) * stride[0] + th * dil[0] - pads[0]
             rk = (r >= 0) & (r < h)
-            for tw in range(layer.kernel[1]):
-                c = np.arange(ow) * layer.stride[1] + tw * dil[1] - pads[1]
+            for tw in range(kernel[1]):
+                c = np.arange(ow) * stride[1] + tw * dil[1] - pads[1]
                 ck = (c >= 0) & (c < w)
                 inner[np.ix_(r[rk], c[ck])] |= mask[np.ix_(rk, ck)]
         mask = inner
@@ -154,7 +157,8 @@ def test_field_equals_dependency_mask(doc, unpadded, data):
         assert max(0, lo) <= hit.min() and hit.max() <= min(size[axis] - 1, hi), axis
         if unpadded:
             assert (hit.min(), hit.max()) == (lo, hi), axis
-            if all(getattr(l, "dilation", (1, 1))[axis] == 1 and l.kernel[axis] >= l.stride[axis]
+            if all(per_axis(getattr(l, "dilation", 1), 2, "d")[axis] == 1 and
+                   per_axis(l.kernel, 2, "k")[axis] >= per_axis(l.stride, 2, "s")[axis]
                    for l in layers):
                 assert list(hit) == list(range(int(lo), int(hi) + 1)), axis
 

@@ -65,12 +65,11 @@ def _drops_by_brute_force(model, h, w):
         layer = node.layer
         if not hasattr(layer, "kernel"):
             continue
-        pads = layer.geometry(row.in_shape).padding
-        dil = getattr(layer, "dilation", (1, 1))
+        g = layer.geometry(row.in_shape)  # its resolved attributes, not its drop counts
         dropped = []
         for axis in range(2):
             n, out = row.in_shape.spatial[axis], row.counts.out_shape.spatial[axis]
-            k, s, d, p = layer.kernel[axis], layer.stride[axis], dil[axis], pads[axis][0]
+            k, s, d, p = g.kernel[axis], g.stride[axis], g.dilation[axis], g.padding[axis][0]
             last_end = max(o * s + t * d - p for o in range(out) for t in range(k))
             dropped.append(max(0, n - 1 - last_end))
         if any(dropped):

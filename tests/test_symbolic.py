@@ -122,15 +122,16 @@ def test_gap_model_reports_minimum_and_accepts_larger():
 @pytest.mark.parametrize("name", bundled_names())
 def test_every_bundled_model_has_formulas_that_give_its_declared_figures(name):
     """Every bundled model analyses symbolically, and every formula in its JSON, parsed back
-    from its string and evaluated at the declared H and W (batch 1), is the integer figure."""
+    from its string and evaluated at the declared sizes (L; H, W; D, H, W; batch 1), is the
+    integer figure."""
     model = load(name)
-    _, h, w = model.input_shape.dims
+    sizes = model.input_shape.spatial
     sym = to_json_dict(analyse_symbolic(model))
     exact = to_json_dict(analyse(model))
     for got, want in zip(sym["layers"], exact["layers"]):
         for key in FIGURES:
             value = got[key]
-            assert (evaluate(value, h, w) if isinstance(value, str) else value) == want[key], \
+            assert (evaluate(value, *sizes) if isinstance(value, str) else value) == want[key], \
                 (got["name"], key)
 
 

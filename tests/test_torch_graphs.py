@@ -4,6 +4,8 @@ values equal those of archcalc's NumPy run, with the same weights.
 Optional: needs torch; skipped, visibly, without it.
 """
 import numpy as np
+
+from archcalc.core.shapes import pads_per_axis
 import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install -e '.[torch]' runs the oracle tests")
@@ -13,9 +15,9 @@ from archcalc.core.graph import INPUT  # noqa: E402
 from archcalc.numeric.runner import forward  # noqa: E402
 from archcalc.spec.catalog import load  # noqa: E402
 
-EXAMPLES = ("se_resnet_block", "unet_small", "detection_head")
+EXAMPLES = ("se_resnet_block", "mbconv_se", "unet_small", "detection_head")
 ACTIVATIONS = {None: lambda x: x, "relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-               "relu6": F.relu6}
+               "relu6": F.relu6, "silu": F.silu}
 
 
 def t(a):
@@ -23,7 +25,7 @@ def t(a):
 
 
 def conv(layer, w, xs):
-    (top, bottom), (left, right) = layer.padding
+    (top, bottom), (left, right) = pads_per_axis(layer.padding, 2)
     x = F.pad(xs[0], (left, right, top, bottom))
     return F.conv2d(x, t(w["weight"]), t(w["bias"]) if "bias" in w else None, layer.stride,
                     0, layer.dilation, layer.groups)
@@ -43,6 +45,9 @@ TORCH = {
         xs[0], t(w["running_mean"]), t(w["running_var"]), t(w["gamma"]), t(w["beta"]),
         training=False, eps=layer.eps),
     "relu": lambda layer, w, xs: F.relu(xs[0]),
+    "silu": lambda layer, w, xs: F.silu(xs[0]),
+    "stochastic_depth": lambda layer, w, xs: __import__("torchvision").ops.stochastic_depth(
+        xs[0], layer.rate, "row", training=False),
     "gap": lambda layer, w, xs: F.adaptive_avg_pool2d(xs[0], 1),
     "maxpool": lambda layer, w, xs: F.max_pool2d(xs[0], layer.kernel, layer.stride),
     "upsample": lambda layer, w, xs: F.interpolate(xs[0], scale_factor=layer.scale,

@@ -12,7 +12,7 @@ F = torch.nn.functional
 
 from archcalc.spec.fields import build  # noqa: E402
 from archcalc.layers import REGISTRY  # noqa: E402
-from archcalc.core.shapes import Shape  # noqa: E402
+from archcalc.core.shapes import Shape, pads_per_axis  # noqa: E402
 from archcalc.numeric.tally import Ops  # noqa: E402
 from .strategies import conv_cases, pool_cases  # noqa: E402
 
@@ -119,9 +119,9 @@ def test_alexnet_torchvision_end_to_end_matches_torch(tmp_path):
         layer, name = node.layer, node.path
         if layer.type_name == "conv":
             x = F.conv2d(x, t(data[f"{name}/weight"]), t(data[f"{name}/bias"]), layer.stride,
-                         tuple(p for p, _ in layer.padding), layer.dilation, layer.groups)
+                         tuple(p for p, _ in pads_per_axis(layer.padding, 2)), layer.dilation, layer.groups)
         elif layer.type_name == "maxpool":
-            x = F.max_pool2d(x, layer.kernel, layer.stride, tuple(p for p, _ in layer.padding),
+            x = F.max_pool2d(x, layer.kernel, layer.stride, tuple(p for p, _ in pads_per_axis(layer.padding, 2)),
                              layer.dilation, ceil_mode=layer.ceil_mode)
         elif layer.type_name == "adaptive_avgpool":
             x = F.adaptive_avg_pool2d(x, layer.output)

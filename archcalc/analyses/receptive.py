@@ -48,7 +48,8 @@ from ..core.windows import Geometry, Refine, Union, Whole
 
 @dataclass(frozen=True)
 class Field:
-    """The receptive field of one layer's units, (height, width) per quantity."""
+    """The receptive field of one layer's units, one value per spatial axis per quantity
+    ((height, width) in 2-D)."""
 
     name: str
     rf: tuple
@@ -86,7 +87,11 @@ def _refine(f: Field, scale) -> Field:
 
 
 def _area(f: Field):
-    return f.rf[0] * f.rf[1]
+    """The field's area (length in 1-D, volume in 3-D)."""
+    area = 1
+    for r in f.rf:
+        area *= r
+    return area
 
 
 def _union(fields: list) -> Field:
@@ -132,6 +137,7 @@ def receptive_fields(model: Model, input_shape: Shape | None = None) -> tuple:
         fields.append(f)
         return f
 
-    start = Field("input", (1, 1), (1, 1), (Fraction(0), Fraction(0)), size=tuple(shape.spatial))
+    axes = len(shape.spatial)
+    start = Field("input", (1,) * axes, (1,) * axes, (Fraction(0),) * axes, size=tuple(shape.spatial))
     walk(model, start, step)
     return tuple(fields)

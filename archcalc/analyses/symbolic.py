@@ -1,4 +1,5 @@
-"""Symbolic mode: input height H, width W and batch B become sympy symbols.
+"""Symbolic mode: the input's spatial sizes (L in 1-D; H, W in 2-D; D, H, W in 3-D) and
+the batch B become sympy symbols.
 
 Nothing here computes a size or a count: :func:`analyse_symbolic` runs the same engine
 and report as integer mode (:func:`archcalc.core.report.analyse`) on a :class:`Shape` whose
@@ -10,7 +11,7 @@ module adds what symbols alone cannot say:
   condition is reported (``conditions``), and its counts are constants;
 * the engine's checks that compare sizes (a window larger than its input, a dense layer
   on the wrong number of features) cannot be decided on symbols, so validity comes from
-  the integer engine: the smallest valid height and width (``min_input``) and, when no
+  the integer engine: the smallest valid size along each axis (``min_input``) and, when no
   condition pins the input, the statement that any larger size is accepted.
 
 Formulas print in floor form, ``floor((H - 11)/4) + 1``, and every printed formula is a
@@ -42,22 +43,29 @@ MAX_SYMBOLIC_CASES = 2
 
 def _check_formula_growth(model: Model) -> None:
     """Refuse, before any sympy work, a model whose formulas would be too large to build."""
-    from ..core.shapes import effective_kernel
+    from ..core.shapes import effective_kernel, pads_per_axis, per_axis
     from ..layers.conv import Conv
     from ..layers.pool import Window
 
-    strided, cases = 0, [0, 0]
+    rank = len(model.input_shape.spatial)
+    strided, cases = 0, [0] * rank
     for node in model.layer_nodes():
         layer = node.layer
         if not isinstance(layer, (Conv, Window)):
             continue
-        extents = [effective_kernel(k, d) for k, d in zip(layer.kernel, layer.dilation)]
-        strided += any(s > 1 for s in layer.stride)
-        for axis, (s, e) in enumerate(zip(layer.stride, extents)):
-            if layer.padding == "same":
+        try:
+            kernel, stride, dilation = (per_axis(getattr(layer, name), rank, name)
+                                        for name in ("kernel", "stride", "dilation"))
+            padding = pads_per_axis(layer.padding, rank)
+        except ShapeError:
+            continue  # the engine reports the layer's own error
+        extents = [effective_kernel(k, d) for k, d in zip(kernel, dilation)]
+        strided += any(s > 1 for s in stride)
+        for axis, (s, e) in enumerate(zip(stride, extents)):
+            if padding == "same":
                 cases[axis] += e < s
             elif layer.ceil_mode:
-                cases[axis] += s + layer.padding[axis][1] > e
+                cases[axis] += s + padding[axis][1] > e
         for count, cap, what in ((strided, MAX_SYMBOLIC_STRIDED, "strided windows"),
                                  (max(cases), MAX_SYMBOLIC_CASES, "windows narrower than their "
                                   "stride along an axis ('same' padding or ceil mode)")):
@@ -68,8 +76,15 @@ def _check_formula_growth(model: Model) -> None:
 
 
 # The batch is B, not N: plain sympy.sympify reads N as its numeric-evaluation function.
-H, W, B = sympy.symbols("H W B", integer=True, positive=True)
-SYMBOLS = {"H": H, "W": W, "B": B}
+L, D, H, W, B = sympy.symbols("L D H W B", integer=True, positive=True)
+SYMBOLS = {"L": L, "D": D, "H": H, "W": W, "B": B}
+#: the symbols of the spatial axes, by their number
+AXIS_SYMBOLS = {1: (L,), 2: (H, W), 3: (D, H, W)}
+
+
+def axis_names(rank: int) -> tuple:
+    """('L',), ('H', 'W') or ('D', 'H', 'W'): the spatial axes of a map of ``rank`` axes."""
+    return tuple(str(s) for s in AXIS_SYMBOLS[rank])
 
 
 class _FloorPrinter(StrPrinter):
@@ -122,13 +137,15 @@ def _formula(expr) -> str:
     return _FloorPrinter().doprint(expr)
 
 
-def evaluate(value, height: int, width: int, batch: int = 1) -> int:
-    """The integer a formula (expression or printed string) takes at H, W, B."""
+def evaluate(value, *sizes: int, batch: int = 1) -> int:
+    """The integer a formula (expression or printed string) takes at the spatial ``sizes``
+    (L; H, W; or D, H, W) and batch B."""
     expr = sympy.sympify(value, locals=dict(SYMBOLS))
-    result = expr.subs({H: height, W: width, B: batch})
+    at = dict(zip(AXIS_SYMBOLS[len(sizes)], sizes), **{"B": batch})
+    result = expr.subs({SYMBOLS[str(k)]: v for k, v in at.items()})
     if not result.is_Integer:
-        raise ArchcalcError(f"formula {value} does not evaluate to an integer at "
-                            f"H={height}, W={width}, B={batch}: {result}")
+        where = ", ".join(f"{k}={v}" for k, v in at.items())
+        raise ArchcalcError(f"formula {value} does not evaluate to an integer at {where}: {result}")
     return int(result)
 
 
@@ -137,7 +154,7 @@ class Condition:
     """A fully connected layer's formulas hold only where ``features == expected``."""
 
     layer: str
-    features: object  # sympy expression in H, W
+    features: object  # sympy expression in the spatial symbols
     expected: int
 
     @property
@@ -148,10 +165,10 @@ class Condition:
 
 @dataclass(frozen=True)
 class SymbolicReport(Report):
-    """A :class:`Report` whose figures are sympy expressions in H, W and B."""
+    """A :class:`Report` whose figures are sympy expressions in the spatial symbols and B."""
 
     conditions: tuple = ()
-    #: smallest valid (height, width), each scanned with the other axis at the declared size
+    #: smallest valid size per spatial axis, each scanned with the others at the declared size
     min_input: tuple | None = None
     #: True when every size at least ``min_input`` is valid (no dense layer pins the input)
     open_above: bool = False
@@ -174,33 +191,33 @@ def _conditions(model: Model, report: Report) -> tuple:
 
 
 def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None = None) -> SymbolicReport:
-    """The model's report on a C×H×W input with batch B, plus where its formulas hold.
+    """The model's report on an input whose spatial sizes are symbols (C×L, C×H×W or
+    C×D×H×W) with batch B, plus where its formulas hold.
 
-    ``limit`` bounds the integer scan for the smallest valid height and width (default:
-    twice the declared size; never past :data:`archcalc.sizes.MAX_SCAN_SIZE`).
+    ``limit`` bounds the integer scan for the smallest valid size along each axis (default:
+    twice the declared size; never past :data:`archcalc.analyses.sizes.MAX_SEARCH_SIZE`).
     """
-    from .sizes import smallest_valid_axis
+    from .sizes import search_limit, smallest_valid_axis
 
-    c, h0, w0 = model.input_shape.dims
+    declared = tuple(model.input_shape.spatial)
+    symbols = AXIS_SYMBOLS[len(declared)]
+    names = axis_names(len(declared))
     propagate(model)  # a spec that fails on its own input fails here, with its own message
     _check_formula_growth(model)
     try:
-        report = analyse(model, Shape.of(c, H, W), batch=B, dtype=dtype)
+        report = analyse(model, Shape.of(model.input_shape.channels, *symbols), batch=B, dtype=dtype)
     except ShapeError as err:  # e.g. branches whose sizes agree only at some inputs
-        raise ShapeError(f"no single formula: with symbolic H and W, {err.message}; the "
-                         f"model is valid only at some sizes ('archcalc sizes' lists them)",
+        raise ShapeError(f"no single formula: with symbolic {', '.join(names)}, {err.message}; "
+                         f"the model is valid only at some sizes ('archcalc sizes' lists them)",
                          file=err.file, line=err.line, layer=err.layer) from None
     except (TypeError, ValueError) as err:  # sympy could not decide a comparison
         raise ArchcalcError(f"this model cannot be analysed with symbolic sizes: {err}",
                             file=model.file) from None
     conditions = _conditions(model, report)
-    from .sizes import search_limit
-
-    wanted = limit or 2 * max(h0, w0)
+    wanted = limit or 2 * max(declared)
     limit = search_limit(model, wanted)
-    min_h = smallest_valid_axis(model, "height", limit)
-    min_w = smallest_valid_axis(model, "width", limit)
-    min_input = (min_h, min_w) if min_h is not None and min_w is not None else None
+    smallest = tuple(smallest_valid_axis(model, axis, limit) for axis in range(len(declared)))
+    min_input = smallest if None not in smallest else None
     open_above = not conditions and min_input is not None
     notes = []
     for cond in conditions:
@@ -208,14 +225,20 @@ def analyse_symbolic(model: Model, dtype: str | None = None, limit: int | None =
                      f"where {formula(cond.features)} = {cond.expected:,} "
                      f"(the flattened size at the declared {model.input_shape})")
     if open_above:
-        notes.append(f"accepts any input with H ≥ {min_h} and W ≥ {min_w}; "
-                     f"formulas hold for every such size")
+        bounds = " and ".join(f"{n} ≥ {m}" for n, m in zip(names, min_input))
+        notes.append(f"accepts any input with {bounds}; formulas hold for every such size")
     elif min_input is not None:
-        notes.append(f"smallest valid H is {min_h} (W = {w0}) and smallest valid W is {min_w} "
-                     f"(H = {h0}); 'archcalc sizes' lists the valid sizes")
+        if len(names) == 1:
+            notes.append(f"smallest valid {names[0]} is {min_input[0]}; "
+                         f"'archcalc sizes' lists the valid sizes")
+        else:
+            each = " and smallest valid ".join(
+                f"{n} is {m} ({', '.join(f'{o} = {d}' for o, d in zip(names, declared) if o != n)})"
+                for n, m in zip(names, min_input))
+            notes.append(f"smallest valid {each}; 'archcalc sizes' lists the valid sizes")
     elif limit < wanted:
-        notes.append(f"no smallest valid H and W found up to {limit:,} (the search's limit); "
-                     f"'archcalc sizes' lists the valid sizes in a range")
+        notes.append(f"no smallest valid {' and '.join(names)} found up to {limit:,} (the "
+                     f"search's limit); 'archcalc sizes' lists the valid sizes in a range")
     notes.append("formulas are exact for every valid size; params do not depend on the batch B")
     fields = {f: getattr(report, f) for f in ("model", "input_shape", "batch", "dtype", "layers")}
     return SymbolicReport(**fields, conditions=conditions, min_input=min_input,

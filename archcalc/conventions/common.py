@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.shapes import product
 from ..core.work import Work
 
 
@@ -48,4 +49,5 @@ def archcalc_macs(v: Layerish) -> int:
 
 
 def spatial(v: Layerish) -> int:
-    return v.y.spatial[0] * v.y.spatial[1]
+    """Output positions: H·W of a 2-D map (L in 1-D, D·H·W in 3-D)."""
+    return product(v.y.spatial)

@@ -3,7 +3,9 @@
 torch/utils/flop_counter.py: ``conv_flop_count``: 2 × N × (C_out · C_in/groups · kh · kw)
 × H_out × W_out; ``mm_flop`` / ``addmm_flop`` (linear): 2 × N × in × out, the bias add
 of addmm not counted.  Only matrix products and convolutions (and attention) have a
-registered formula; every other op counts 0.  MACs here are its FLOPs / 2.
+registered formula (``flop_registry``: mm, addmm, bmm, baddbmm, the convolutions, the
+attention kernels); every other op counts 0, among them every activation, layer, group and
+instance norm, channel shuffle and the layer-scale product.  MACs here are its FLOPs / 2.
 """
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ _NO_FORMULA = "no registered formula: 0"
 IGNORED = {kind: _NO_FORMULA for kind in (
     "relu", "relu6", "tanh", "sigmoid", "softmax", "maxpool", "avgpool", "gap",
     "adaptive_avgpool", "lrn", "batchnorm", "dropout", "flatten", "add", "multiply",
-    "concat", "crop", "upsample")}
+    "concat", "crop", "upsample", "silu", "hardswish", "hardsigmoid", "gelu", "leaky_relu",
+    "elu", "prelu", "mish", "layernorm", "groupnorm", "instancenorm", "channel_shuffle",
+    "identity", "stochastic_depth", "layer_scale")}
 
 
 def ignored(v: Layerish) -> Figures:

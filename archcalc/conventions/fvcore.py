@@ -5,10 +5,16 @@ multiply-add.  ``conv_flop_jit``: N × (C_out · C_in/groups · kh · kw) × H_o
 bias ignored; ``linear_flop_jit`` / ``addmm_flop_jit``: N × in × out, bias ignored;
 ``batchnorm_flop_jit`` at inference: N × C·H·W × 2 with affine γ, β;
 ``elementwise_flop_counter(1, 0)`` for adaptive_avg_pool2d (gap and adaptive pools):
-N × input elements; ``elementwise_flop_counter(0, 1)`` for upsample_nearest2d: N × output
-elements.  Every other op (relu, max_pool2d, avg_pool2d, softmax, add, mul,
-cat, slicing, dropout, flatten, LRN's pieces) is unsupported or ignored: 0.  fvcore calls
-the count "flops" and it is one per MAC, so both columns carry it.
+N × input elements (2-D only: adaptive_avg_pool1d and 3d have no handler, so 0); ``elementwise_flop_counter(0, 1)`` for upsample_nearest2d: N × output
+elements; ``norm_flop_counter(2)`` for aten::layer_norm (nn.LayerNorm, and ConvNeXt's
+LayerNorm2d, which calls F.layer_norm on the permuted map) and aten::group_norm, and
+``norm_flop_counter(1)`` for aten::instance_norm: N × C·H·W × 5 when the op has an affine
+weight, × 4 without ("5 is just a rough estimate").  Every other op (relu, max_pool2d,
+avg_pool2d, softmax, add, mul, cat, slicing, dropout, flatten, LRN's pieces; silu,
+hardswish, hardsigmoid, gelu, leaky_relu, elu, prelu, mish, channel_shuffle, the
+``layer_scale * x`` product) is unsupported or ignored: 0; nn.Identity and torchvision's
+stochastic_depth at inference return their input and trace no op.  fvcore calls the count
+"flops" and it is one per MAC, so both columns carry it.
 Activations: activation_count.py counts the outputs of conv and linear (addmm) ops.
 """
 from __future__ import annotations
@@ -23,6 +29,11 @@ def _linear(per_position: bool):
     return rule
 
 
+def _norm(v: Layerish) -> int:
+    """norm_flop_counter: 5 per input element with an affine weight, 4 without."""
+    return (5 if v.layer.affine else 4) * v.n * v.x.numel
+
+
 def _counted(count):
     def rule(v: Layerish) -> Figures:
         m = count(v)
@@ -30,13 +41,20 @@ def _counted(count):
     return rule
 
 
+def _pool2d(v: Layerish) -> int:
+    """aten::adaptive_avg_pool2d's handler: one per input element; 1-D and 3-D: none."""
+    return v.n * v.x.numel if len(v.x.spatial) == 2 else 0
+
+
 RULES = {"conv": _linear(True), "dense": _linear(False),
          "batchnorm": _counted(lambda v: 2 * v.n * v.x.numel),
-         "gap": _counted(lambda v: v.n * v.x.numel),
-         "adaptive_avgpool": _counted(lambda v: v.n * v.x.numel),
+         "gap": _counted(lambda v: _pool2d(v)),
+         "adaptive_avgpool": _counted(lambda v: _pool2d(v)),
          "subsample": _counted(archcalc_macs), "rbf": _counted(archcalc_macs),
          # elementwise_flop_counter(0, 1) for aten::upsample_nearest2d: 1 per output
-         "upsample": _counted(lambda v: v.n * v.y.numel)}
+         "upsample": _counted(lambda v: v.n * v.y.numel),
+         "layernorm": _counted(_norm), "groupnorm": _counted(_norm),
+         "instancenorm": _counted(_norm)}
 
 _UNSUPPORTED = "no handler in _DEFAULT_SUPPORTED_OPS: skipped with a warning"
 _IGNORED = "listed in _IGNORED_OPS"
@@ -44,7 +62,14 @@ IGNORED = {"relu": _IGNORED, "relu6": _UNSUPPORTED, "tanh": _UNSUPPORTED,
            "sigmoid": _UNSUPPORTED, "softmax": _UNSUPPORTED, "maxpool": _UNSUPPORTED,
            "avgpool": _UNSUPPORTED, "lrn": _UNSUPPORTED, "dropout": _IGNORED,
            "flatten": _IGNORED, "add": _UNSUPPORTED, "multiply": _UNSUPPORTED,
-           "concat": _IGNORED, "crop": "aten::slice, " + _IGNORED}
+           "concat": _IGNORED, "crop": "aten::slice, " + _IGNORED,
+           "silu": _UNSUPPORTED, "hardswish": _UNSUPPORTED, "hardsigmoid": _UNSUPPORTED,
+           "gelu": _UNSUPPORTED, "leaky_relu": _UNSUPPORTED, "elu": _UNSUPPORTED,
+           "prelu": _UNSUPPORTED, "mish": _UNSUPPORTED,
+           "channel_shuffle": "aten::channel_shuffle, " + _UNSUPPORTED,
+           "layer_scale": "aten::mul, " + _UNSUPPORTED,
+           "identity": "nn.Identity returns its input: no op traced",
+           "stochastic_depth": "torchvision's stochastic_depth returns its input at inference: no op traced"}
 
 
 def ignored(v: Layerish) -> Figures:

@@ -4,19 +4,27 @@ profile.py ``register_hooks`` maps modules to vision/basic_hooks.py counters, wh
 arithmetic is in vision/calc_func.py:
 ``count_convNd`` → ``calculate_conv2d_flops``: N·C_out·H_out·W_out × (C_in/groups)·kh·kw,
 bias not counted; ``count_linear``: in_features × N·out; ``count_normalization``
-(BatchNorm): 2 × N·C·H·W, doubled when affine; ``count_avgpool``: 1 per output;
+(BatchNorm, and nn.LayerNorm and nn.InstanceNorm1d/2d/3d too): 2 × N·C·H·W, doubled
+when ``affine`` or ``elementwise_affine``; ``count_avgpool``: 1 per output;
 ``count_adap_avgpool`` (AdaptiveAvgPool2d, also the global average pool): per output,
 (H_in·W_in)/(H_out·W_out) adds + 1 divide, truncated to an integer over the whole
 tensor; ``count_softmax``: per softmax row of F features, F exp + (F − 1) adds + F
-divides; ``zero_ops`` for ReLU, ReLU6, MaxPool, Dropout.  Modules with no hook
-(Tanh, Sigmoid, LocalResponseNorm, Flatten) and tensor ops (residual add, multiply,
-cat, slicing) count 0.
+divides; ``count_prelu`` (PReLU, in eval mode): 1 per input element; ``zero_ops``
+for ReLU, ReLU6, MaxPool, Dropout; ``count_relu`` for LeakyReLU, whose
+``calculate_relu_flops`` returns 0.  Modules with no hook (Tanh, Sigmoid, SiLU,
+Hardswish, Hardsigmoid, GELU, ELU, Mish, GroupNorm, LocalResponseNorm, ChannelShuffle,
+Identity, torchvision's StochasticDepth, Flatten) and tensor ops (residual add,
+multiply, cat, slicing, ConvNeXt's ``layer_scale * x``) count 0.  profile() looks a
+module's type up exactly, so torchvision's LayerNorm2d, a subclass of nn.LayerNorm,
+would count 0; a ``layernorm`` row is counted as nn.LayerNorm (ConvNeXt's blocks apply
+it to the channels-last map), an assumption stated here.
 """
 from __future__ import annotations
 
 from fractions import Fraction
 from math import floor
 
+from ..core.shapes import product
 from .common import Figures, Layerish, archcalc_macs, spatial, weights
 
 
@@ -28,8 +36,7 @@ def _macs(count):
 
 
 def _adaptive(v: Layerish) -> int:
-    (h, w), (oh, ow) = v.x.spatial, v.y.spatial
-    return floor((Fraction(h * w, oh * ow) + 1) * v.n * v.y.numel)
+    return floor((Fraction(product(v.x.spatial), product(v.y.spatial)) + 1) * v.n * v.y.numel)
 
 
 def _softmax(v: Layerish) -> int:
@@ -43,6 +50,9 @@ RULES = {"conv": _macs(lambda v: v.n * weights(v) * spatial(v)),
          "avgpool": _macs(lambda v: v.n * v.y.numel),
          "gap": _macs(_adaptive), "adaptive_avgpool": _macs(_adaptive),
          "softmax": _macs(_softmax),
+         "layernorm": _macs(lambda v: (4 if v.layer.affine else 2) * v.n * v.x.numel),
+         "instancenorm": _macs(lambda v: (4 if v.layer.affine else 2) * v.n * v.x.numel),
+         "prelu": _macs(lambda v: v.n * v.x.numel),
          "subsample": _macs(archcalc_macs), "rbf": _macs(archcalc_macs)}
 
 _ZERO = "zero_ops hook"
@@ -51,7 +61,12 @@ IGNORED = {"relu": _ZERO, "relu6": _ZERO, "maxpool": _ZERO, "dropout": _ZERO,
            "tanh": _NO_HOOK, "sigmoid": _NO_HOOK, "lrn": _NO_HOOK, "flatten": _NO_HOOK,
            "add": "a tensor operation: 0", "multiply": "a tensor operation: 0",
            "concat": "a tensor operation: 0", "crop": "a tensor operation: 0",
-           "upsample": "count_upsample: zero_ops for mode nearest"}
+           "upsample": "count_upsample: zero_ops for mode nearest",
+           "leaky_relu": "count_relu: calculate_relu_flops returns 0",
+           "silu": _NO_HOOK, "hardswish": _NO_HOOK, "hardsigmoid": _NO_HOOK, "gelu": _NO_HOOK,
+           "elu": _NO_HOOK, "mish": _NO_HOOK, "groupnorm": _NO_HOOK,
+           "channel_shuffle": _NO_HOOK, "identity": _NO_HOOK, "stochastic_depth": _NO_HOOK,
+           "layer_scale": "a parameter product in the enclosing block's forward: a tensor operation, 0"}
 
 
 def ignored(v: Layerish) -> Figures:

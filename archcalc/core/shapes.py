@@ -38,9 +38,18 @@ def size_max(a: Size, b: Size) -> Size:
     return sympy.Max(a, b)
 
 
+def product(sizes) -> Size:
+    """Π sizes (1 for none): kernel taps, output positions, elements."""
+    n = 1
+    for d in sizes:
+        n = n * d
+    return n
+
+
 @dataclass(frozen=True)
 class Shape:
-    """The shape of one sample (no batch axis): (C, H, W) for maps, (F,) for features."""
+    """The shape of one sample (no batch axis): (C, L), (C, H, W) or (C, D, H, W) for
+    maps, (F,) for features."""
 
     dims: tuple
 
@@ -54,7 +63,8 @@ class Shape:
 
     @property
     def is_map(self) -> bool:
-        return self.rank == 3
+        """Channels and at least one spatial axis (1-D, 2-D or 3-D)."""
+        return self.rank >= 2
 
     @property
     def channels(self) -> Size:
@@ -66,10 +76,7 @@ class Shape:
 
     @property
     def numel(self) -> Size:
-        n = 1
-        for d in self.dims:
-            n = n * d
-        return n
+        return product(self.dims)
 
     def same_as(self, other: "Shape") -> bool:
         return self.rank == other.rank and all(same_size(a, b) for a, b in zip(self.dims, other.dims))
@@ -79,6 +86,29 @@ class Shape:
 
     def __str__(self) -> str:
         return "×".join(str(d) for d in self.dims)
+
+
+def per_axis(value, rank: int, name: str) -> tuple:
+    """A layer's per-axis attribute for an input with ``rank`` spatial axes: an int applies
+    to every axis; a list must give one value per axis."""
+    if isinstance(value, int):
+        return (value,) * rank
+    if len(value) != rank:
+        from ..errors import ShapeError
+
+        raise ShapeError(f"{name} {list(value)} gives {len(value)} value"
+                         f"{'s' if len(value) > 1 else ''} for a {rank}-D input "
+                         f"(one per spatial axis, or one integer for all)")
+    return tuple(value)
+
+
+def pads_per_axis(padding, rank: int) -> str | tuple:
+    """A declared padding ('same', p, [p, …] or [[before, after], …]) as 'same' or explicit
+    ((before, after), …) for ``rank`` spatial axes."""
+    if padding == "same":
+        return padding
+    pads = per_axis(padding, rank, "padding")
+    return tuple(p if isinstance(p, tuple) else (p, p) for p in pads)
 
 
 def effective_kernel(kernel: Size, dilation: Size) -> Size:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ShapeError
-from .shapes import effective_kernel, is_known, same_padding, window_out
+from .shapes import effective_kernel, is_known, pads_per_axis, per_axis, same_padding, window_out
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ class Geometry:
 
 def resolve_padding(padding, in_size: tuple, kernel: tuple, stride: tuple,
                     dilation: tuple) -> tuple:
-    """Explicit ((before, after), ...) for a declared padding ('same' or already explicit)."""
+    """Explicit ((before, after), ...) for a declared padding at this input size."""
+    padding = pads_per_axis(padding, len(in_size))
     if padding != "same":
         return padding
     return tuple(same_padding(size, k, s, d)[1:]
@@ -73,7 +74,11 @@ def resolve_padding(padding, in_size: tuple, kernel: tuple, stride: tuple,
 def window_geometry(in_size: tuple, kernel: tuple, stride: tuple, padding, dilation: tuple,
                     ceil_mode: bool = False) -> Geometry:
     """The :class:`Geometry` of a window layer on an input of spatial size ``in_size``,
-    after checking that the padded input holds at least one window."""
+    after checking that the padded input holds at least one window.  Attributes are as
+    declared (one int for every axis, or one value per axis: checked against the rank)."""
+    rank = len(in_size)
+    kernel, stride = per_axis(kernel, rank, "kernel"), per_axis(stride, rank, "stride")
+    dilation = per_axis(dilation, rank, "dilation")
     pads = resolve_padding(padding, in_size, kernel, stride, dilation)
     out = []
     for size, k, s, d, (before, after) in zip(in_size, kernel, stride, dilation, pads):

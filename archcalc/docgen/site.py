@@ -53,25 +53,28 @@ def _sizes_section(name, model) -> list[str]:
     from ..render.fields import plural, spans
     from ..analyses.sizes import scan
 
-    _, h, w = model.input_shape.dims
-    lo, hi = max(1, h - SIZE_WINDOW), h + SIZE_WINDOW
-    square = h == w
+    declared = tuple(model.input_shape.spatial)
+    lo, hi = max(1, declared[0] - SIZE_WINDOW), declared[0] + SIZE_WINDOW
+    kind = {1: "lengths", 2: "square inputs", 3: "cubic inputs"}[len(declared)]
     result = scan(model, (lo, hi), None)
     out = ["## Input sizes", "",
-           f"From `archcalc sizes {name} --min {lo} --max {hi}` (square inputs; "
+           f"From `archcalc sizes {name} --min {lo} --max {hi}` ({kind}; "
            "[what 'exact' means](../conventions.md#dropped-rows)):", ""]
     smallest = result.smallest_valid
-    out.append(f"- **smallest valid input:** {smallest[0]}×{smallest[1]}" if smallest
+    out.append(f"- **smallest valid input:** {'×'.join(map(str, smallest))}" if smallest
                else "- **smallest valid input:** none found")
     out.append(f"- **valid sizes in {lo}–{hi}:** {spans([s[0] for s in result.valid])}")
     out.append(f"- **sizes that tile exactly:** {spans([s[0] for s in result.exact])}")
-    if square:
-        drop = next((d for d in result.inexact if d.size == (h, w)), None)
+    if len(set(declared)) == 1:
+        shown = "×".join(map(str, declared))
+        drop = next((d for d in result.inexact if d.size == declared), None)
+        units = ("slice", "row", "column")[-len(declared):] if len(declared) > 1 else ("cell",)
         if drop is None:
-            out.append(f"- the declared {h}×{w} tiles exactly")
+            out.append(f"- the declared {shown} tiles exactly")
         else:
-            out.append(f"- at the declared {h}×{w}, `{drop.layer}` is the first layer that drops "
-                       f"input: {plural(drop.dropped[0], 'row')}, {plural(drop.dropped[1], 'column')}")
+            lost = ", ".join(plural(n, u) for n, u in zip(drop.dropped, units))
+            out.append(f"- at the declared {shown}, `{drop.layer}` is the first layer that drops "
+                       f"input: {lost}")
     return out + [""]
 
 
@@ -105,17 +108,17 @@ SYMBOLIC_NODES = 3
 
 
 def _symbolic_section(name, model) -> list[str]:
-    """Output size and MACs of the first layers as formulas in H and W (batch 1)."""
-    from dataclasses import replace
-
+    """Output size and MACs of the first layers as formulas in the spatial sizes (batch 1)."""
     from ..render.formatters import shape_text
     from ..core.shapes import Shape
-    from ..analyses.symbolic import H, W, formula
+    from ..analyses.symbolic import AXIS_SYMBOLS, formula
 
+    symbols = AXIS_SYMBOLS[len(model.input_shape.spatial)]
     head = model.head(SYMBOLIC_NODES)
-    report = analyse(head, Shape.of(model.input_shape.channels, H, W))
+    report = analyse(head, Shape.of(model.input_shape.channels, *symbols))
     out = ["## Symbolic sizes of the first layers", "",
-           f"From `archcalc table {name} --symbolic`: an H×W input, batch 1.", "",
+           f"From `archcalc table {name} --symbolic`: an {'×'.join(map(str, symbols))} input, "
+           "batch 1.", "",
            "| layer | output | MACs |", "|:---|:---|:---|"]
     out += [f"| {r.name} | {shape_text(r.out_shape)} | {formula(r.macs).replace('*', '·')} |"
             for r in report.layers]

@@ -1,11 +1,14 @@
-"""Elementwise activations, dropout and flatten: layers that keep or reshape their input.
+"""Elementwise activations, dropout, stochastic depth, identity and flatten: layers that
+keep or reshape their input.
 
 :data:`ACTIVATIONS` is the one table of activation functions: the elementwise work each
-does per element (docs/conventions.md).  An elementwise function evaluation counts one
-exponential, relu one comparison, relu6 two (it clamps at both ends), softmax an exp, an
-add (for the sum) and a divide.  Standalone activation layers, activations folded into a
-conv/dense/add row, and every convention read it; their NumPy forms are in
-:func:`archcalc.layers.npkit.activate`, under the same names.
+does per element (docs/conventions.md).  An elementwise function evaluation (exp, log,
+tanh, erf, the sigmoid) counts one exponential, relu one comparison, relu6 two (it clamps
+at both ends), softmax an exp, an add (for the sum) and a divide; the others are built
+from these (each entry's comment).  Standalone activation layers, activations folded into
+a conv/dense/add row, and every convention read it; their NumPy forms are in
+:func:`archcalc.layers.npkit.activate` and :mod:`archcalc.layers.npact`, under the same
+names.
 """
 from __future__ import annotations
 
@@ -13,17 +16,38 @@ from dataclasses import dataclass
 
 from ..core.shapes import Shape
 from ..core.work import Work
-from ..spec.fields import attr, fraction
+from ..spec.fields import attr, choice, fraction, number
 from .base import Layer, register
 
-#: work per output element of each activation function
+#: work per output element of each activation function (the folded form: leaky_relu and
+#: elu with their default slope and α, gelu in its erf form, which has the same split)
 ACTIVATIONS = {
     "relu": Work(comparisons=1),
     "relu6": Work(comparisons=2),
     "tanh": Work(exponentials=1),
     "sigmoid": Work(exponentials=1),
     "softmax": Work(additions=1, divisions=1, exponentials=1),
+    # x · σ(x): the sigmoid (one function evaluation, as sigmoid itself) and a multiply
+    "silu": Work(exponentials=1, multiplications=1),
+    # relu6(x + 3) / 6: an add, the two-sided clamp, a divide
+    "hardsigmoid": Work(additions=1, comparisons=2, divisions=1),
+    # x · hardsigmoid(x): hardsigmoid and a multiply
+    "hardswish": Work(additions=1, comparisons=2, divisions=1, multiplications=1),
+    # ½ · x · (1 + erf(x · 1/√2)): three multiplies, an add, erf
+    "gelu": Work(multiplications=3, additions=1, exponentials=1),
+    # x ≥ 0 ? x : slope · x: a comparison and the multiply
+    "leaky_relu": Work(comparisons=1, multiplications=1),
+    # x > 0 ? x : α · (eˣ − 1): a comparison, exp, a subtract, a multiply
+    "elu": Work(comparisons=1, exponentials=1, additions=1, multiplications=1),
+    # leaky_relu with a trainable slope (never folded: the slope is a parameter)
+    "prelu": Work(comparisons=1, multiplications=1),
+    # x · tanh(ln(1 + eˣ)): exp, log and tanh, an add, a multiply
+    "mish": Work(exponentials=3, additions=1, multiplications=1),
 }
+
+#: gelu's tanh form, ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))): x³ (2 multiplies), three
+#: scalings and the final product (4 more), two adds, tanh
+GELU_TANH = Work(multiplications=6, additions=2, exponentials=1)
 
 
 def activation_work(name: str | None, n) -> Work:
@@ -41,13 +65,26 @@ class Elementwise(Layer):
     def work(self, x: Shape, y: Shape) -> Work:
         return activation_work(self.type_name, y.numel)
 
+    def attrs(self) -> dict:
+        """The function's parameters, as the NumPy forms take them (none by default)."""
+        return {}
+
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """The block-sized temporaries of the functions evaluated block by block
+        (:mod:`archcalc.layers.npact`); none for relu, relu6, tanh and sigmoid."""
+        from . import npact
+
+        if self.type_name not in npact.SCRATCH:
+            return 0
+        return npact.scratch(self.type_name, batch * x.numel)
+
     def forward(self, x, weights, ops):
         """A new output array (the engine counts it as an activation), written in one pass
-        where NumPy has the function; softmax is normalised over axis 1 after subtracting
-        its maximum."""
+        where NumPy has the function, else block by block; softmax is normalised over
+        axis 1 after subtracting its maximum."""
         from .npkit import applied
 
-        return applied(self.type_name, x)
+        return applied(self.type_name, x, **self.attrs())
 
 
 @register
@@ -76,6 +113,116 @@ class Tanh(Elementwise):
 class Sigmoid(Elementwise):
     """1 / (1 + exp(-x))."""
     type_name = "sigmoid"
+
+
+@register
+@dataclass(frozen=True)
+class SiLU(Elementwise):
+    """x · σ(x) = x / (1 + e⁻ˣ) (EfficientNet's swish; PyTorch's SiLU).  The spec also
+    accepts the spelling ``swish`` for this type."""
+    type_name = "silu"
+
+
+@register
+@dataclass(frozen=True)
+class Hardsigmoid(Elementwise):
+    """relu6(x + 3) / 6 (MobileNetV3's gate; PyTorch's Hardsigmoid)."""
+    type_name = "hardsigmoid"
+
+
+@register
+@dataclass(frozen=True)
+class Hardswish(Elementwise):
+    """x · relu6(x + 3) / 6 (MobileNetV3; PyTorch's Hardswish)."""
+    type_name = "hardswish"
+
+
+@register
+@dataclass(frozen=True)
+class GELU(Elementwise):
+    """PyTorch's GELU: x · Φ(x) = ½ x (1 + erf(x / √2)) (``approximate: none``), or
+    ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))) (``approximate: tanh``).  A folded gelu
+    is the erf form."""
+    type_name = "gelu"
+    approximate: str = attr(choice("none", "tanh"), "none", "none (erf, exact) or tanh")
+
+    def attrs(self) -> dict:
+        return {"approximate": self.approximate}
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        if self.approximate == "tanh":
+            return GELU_TANH * y.numel
+        return activation_work("gelu", y.numel)
+
+
+@register
+@dataclass(frozen=True)
+class LeakyReLU(Elementwise):
+    """x for x ≥ 0, slope · x below (PyTorch's LeakyReLU).  A folded leaky_relu uses
+    the default slope."""
+    type_name = "leaky_relu"
+    slope: float = attr(number, 0.01, "slope below zero (PyTorch's negative_slope)")
+
+    def attrs(self) -> dict:
+        return {"slope": self.slope}
+
+
+@register
+@dataclass(frozen=True)
+class ELU(Elementwise):
+    """x for x > 0, α (eˣ − 1) at and below 0 (PyTorch's ELU).  A folded elu uses the
+    default α."""
+    type_name = "elu"
+    alpha: float = attr(number, 1.0, "α, the value approached as x → −∞ is −α")
+
+    def attrs(self) -> dict:
+        return {"alpha": self.alpha}
+
+
+@register
+@dataclass(frozen=True)
+class Mish(Elementwise):
+    """x · tanh(softplus(x)), softplus(x) = ln(1 + eˣ) (PyTorch's Mish)."""
+    type_name = "mish"
+
+
+@register
+@dataclass(frozen=True)
+class PReLU(Elementwise):
+    """x for x ≥ 0, a · x below, with a trainable slope a: one shared by every channel
+    (``slopes: shared``, PyTorch's default num_parameters=1) or one per channel
+    (``slopes: per_channel``, num_parameters=C; the features of a vector).  params = 1
+    or C.  Work as leaky_relu: a comparison and a multiply per element.  It cannot be
+    folded into a conv or dense row (a folded activation declares no parameters)."""
+    type_name = "prelu"
+    slopes: str = attr(choice("shared", "per_channel"), "shared",
+                       "shared (one slope) or per_channel (one per channel)")
+    init: float = attr(number, 0.25, "the slopes' initial value (PyTorch: 0.25)")
+
+    def params(self, x: Shape):
+        return x.channels if self.slopes == "per_channel" else 1
+
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        return 0  # min(x, 0) is the output buffer; the slopes' (C,) factor is not counted
+
+    def init_weights(self, x: Shape, rng, dtype) -> dict:
+        """weight (1,) or (C,), as PyTorch's PReLU: drawn around ``init`` (±17 %) so a test
+        sees which channel got which slope."""
+        from .npkit import normal
+
+        w = normal(rng, (self.params(x),), dtype, 0.1 * abs(self.init))
+        w += w.dtype.type(self.init)
+        return {"weight": w}
+
+    def forward(self, x, weights, ops):
+        """y = x + (a − 1) · min(x, 0): x above zero, a · x below, with no temporary."""
+        import numpy as np
+
+        y = np.minimum(x, x.dtype.type(0))
+        w = weights["weight"] - x.dtype.type(1)
+        y *= w.reshape((1, -1) + (1,) * (x.ndim - 2)) if w.size > 1 else w
+        y += x
+        return y
 
 
 @register
@@ -117,6 +264,52 @@ class Dropout(Layer):
         y = x * keep
         y *= x.dtype.type(1 / (1 - self.rate))
         return y
+
+
+@register
+@dataclass(frozen=True)
+class StochasticDepth(Layer):
+    """Stochastic depth (Huang et al. 2016; torchvision's ``StochasticDepth(p, mode='row')``,
+    timm's drop_path): the identity at inference, so no work and no new memory, like
+    dropout.  In training each *sample* of the residual branch is dropped with probability
+    ``rate`` and the kept ones are scaled by 1 / (1 − rate).  The spec also accepts the
+    spelling ``drop_path`` for this type."""
+    type_name = "stochastic_depth"
+    is_view = True
+    rate: float = attr(fraction, doc="probability of dropping a sample's branch in training")
+
+    def out_shape(self, x: Shape) -> Shape:
+        return x
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work()  # inference: the identity
+
+    def forward(self, x, weights, ops):
+        """Inference: the input itself.  Training (``ops.training``): one Bernoulli draw per
+        sample (torchvision's mode 'row'), kept samples scaled by 1 / (1 − rate)."""
+        if not ops.training or self.rate == 0:
+            return x
+        keep = ops.rng.random((x.shape[0],) + (1,) * (x.ndim - 1)) >= self.rate
+        y = x * keep
+        y *= x.dtype.type(1 / (1 - self.rate))
+        return y
+
+
+@register
+@dataclass(frozen=True)
+class Identity(Layer):
+    """y = x (PyTorch's nn.Identity): a view, no work, no new memory."""
+    type_name = "identity"
+    is_view = True
+
+    def out_shape(self, x: Shape) -> Shape:
+        return x
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work()  # a view
+
+    def forward(self, x, weights, ops):
+        return x
 
 
 @register

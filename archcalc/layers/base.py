@@ -24,6 +24,9 @@ from ..errors import ShapeError
 
 REGISTRY: dict[str, type["Layer"]] = {}
 
+#: other spellings the spec accepts for a layer type (a row shows the type itself)
+ALIASES = {"swish": "silu", "drop_path": "stochastic_depth"}
+
 
 def register(cls: type["Layer"]) -> type["Layer"]:
     """Add a layer class to the registry under its ``type_name``."""
@@ -99,7 +102,7 @@ class Layer:
         return 0
 
     def forward(self, x, weights: dict, ops):
-        """The output array for a batch ``x`` ((N, C, H, W) or (N, F)).  Products with
+        """The output array for a batch ``x`` ((N, C, …) or (N, F)).  Products with
         weights go through ``ops`` (:class:`archcalc.numeric.tally.Ops`) so their MACs are counted."""
         raise NotImplementedError(f"{self.type_name} has no forward")
 
@@ -123,6 +126,6 @@ class Layer:
 
 
 def require_map(layer: Layer, x: Shape) -> None:
-    """Spatial layers need a C×H×W input."""
+    """Spatial layers need a map: channels and 1 to 3 spatial axes (C×L, C×H×W, C×D×H×W)."""
     if not x.is_map:
-        raise ShapeError(f"{layer.type_name} needs a C×H×W input, got {x}")
+        raise ShapeError(f"{layer.type_name} needs a map (C×L, C×H×W or C×D×H×W), got {x}")

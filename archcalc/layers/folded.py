@@ -1,10 +1,34 @@
-"""An activation folded into the row of the layer it follows (conv+relu, dense+relu, add+relu)."""
+"""An activation folded into the row of the layer it follows (conv+relu, dense+relu, add+relu).
+
+Every function of :data:`~archcalc.layers.activation.ACTIVATIONS` folds, with its
+defaults (leaky_relu's slope 0.01, elu's α 1, gelu's erf form), except prelu: its slopes
+are trainable parameters a folded activation cannot declare, so folding it is refused
+with a pointer to the standalone layer.  ``swish`` is accepted as a spelling of silu.
+"""
 from __future__ import annotations
 
-from ..spec.fields import attr, choice, optional
+from ..errors import SpecError
+from ..spec.fields import attr, choice
 from .activation import ACTIVATIONS
+from .base import ALIASES
+
+#: activations a row may fold: every one without trainable parameters
+FOLDABLE = tuple(name for name in ACTIVATIONS if name != "prelu")
+
+_choose = choice(*FOLDABLE, "swish")
+
+
+def folded_activation(value):
+    """The name of a folded activation, or None (the parser of every ``activation:``)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.lower() == "prelu":
+        raise SpecError("prelu holds trainable slopes and cannot be folded into this row; "
+                        "write it as its own layer: {type: prelu}")
+    name = _choose(value)
+    return ALIASES.get(name, name)
 
 
 def activation_attr():
-    return attr(optional(choice(*ACTIVATIONS)), None,
+    return attr(folded_activation, None,
                 "activation applied to this layer's output in the same row")

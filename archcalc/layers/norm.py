@@ -1,11 +1,14 @@
-"""Normalisation: AlexNet's local response normalisation and (inference) batch norm."""
+"""Normalisation: AlexNet's local response normalisation, (inference) batch norm, and the
+normalisations whose statistics come from the data at inference: layer, group and
+instance norm."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import SpecError
-from ..spec.fields import attr, number, positive_int
-from ..core.shapes import Shape
+from ..errors import ShapeError, SpecError
+from ..spec.fields import attr, boolean, number, positive_int
+from ..core.shapes import Shape, is_known
+from ..core.windows import Whole
 from ..core.work import Work
 from .base import Layer, register
 
@@ -133,3 +136,184 @@ class BatchNorm(Layer):
         y = x * s.reshape(axes)
         y += (weights["beta"] - weights["running_mean"] * s).reshape(axes)
         return y
+
+
+# --- normalisations computed from the data at inference ------------------------------------
+
+def normalisation_work(elements, sets, affine: bool) -> Work:
+    """Work of normalising ``elements`` values in ``sets`` sets of equal size s, each by
+    its own mean and (biased) variance, at inference (docs/conventions.md):
+
+        mean        s − 1 additions and 1 division per set
+        variance    s subtractions (x − μ, kept for the output), s squares, s − 1
+                    additions and 1 division per set
+        normalise   + ε (1 addition), √ (1 exponential), 1 / √ (1 division) per set, then
+                    1 multiplication per element
+        affine      γ · x̂ + β: 1 multiplication and 1 addition per element
+
+    additions 3m − k (+ m), multiplications 2m (+ m), divisions 3k, exponentials k, for m
+    elements in k sets: 5m + 3k FLOPs, 7m + 3k with the affine scale and shift."""
+    m, k = elements, sets
+    work = Work(additions=3 * m - k, multiplications=2 * m, divisions=3 * k, exponentials=k)
+    if affine:
+        work = work + Work(additions=m, multiplications=m)
+    return work
+
+
+class Normalisation(Layer):
+    """y = (x − μ) / √(σ² + ε) · γ + β, μ and σ² (biased, as PyTorch) computed from the
+    sample at inference over each normalisation set; γ, β per channel when affine."""
+
+    def out_shape(self, x: Shape) -> Shape:
+        self.sets(x)
+        return x
+
+    def sets(self, x: Shape):
+        """(number of normalisation sets, elements in each) of one sample."""
+        raise NotImplementedError
+
+    def params(self, x: Shape):
+        return 2 * x.channels if self.affine else 0
+
+    def connections(self, x: Shape, y: Shape):
+        """Every output reads every input of its set, plus its bias β when affine."""
+        k, s = self.sets(x)
+        return y.numel * s + (y.numel if self.affine else 0)
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        k, s = self.sets(x)
+        return normalisation_work(y.numel, k, self.affine)
+
+    def init_weights(self, x: Shape, rng, dtype) -> dict:
+        """gamma, beta (C,) when affine (PyTorch's weight and bias), drawn around 1 and 0."""
+        if not self.affine:
+            return {}
+        from .npkit import normal
+
+        c = x.channels
+        gamma = normal(rng, (c,), dtype, 0.1)
+        gamma += gamma.dtype.type(1)
+        return {"gamma": gamma, "beta": normal(rng, (c,), dtype, 0.1)}
+
+    def workspace(self, x: Shape, batch: int = 1):
+        """The means, then the variances (turned into 1/√(σ² + ε) in place): one value per
+        set and sample."""
+        k, s = self.sets(x)
+        return batch * k
+
+    def grouped(self, x):
+        """The array (N, C, …) viewed so that each set is the cells of ``reduced_axes``."""
+        raise NotImplementedError
+
+    def reduced_axes(self, ndim: int) -> tuple:
+        """The axes of :meth:`grouped`'s view that one set spans (``ndim``: the array's)."""
+        raise NotImplementedError
+
+    def forward(self, x, weights, ops):
+        """μ over the set's axes, y = x − μ (the output buffer), σ² = Σ y² / s by an einsum
+        (no squared copy), y ·= 1/√(σ² + ε), then y · γ + β per channel (axis 1)."""
+        import numpy as np
+
+        y = np.empty(x.shape, dtype=x.dtype)
+        v, yv, axes = self.grouped(x), self.grouped(y), self.reduced_axes(x.ndim)
+        mean = v.mean(axis=axes, keepdims=True)
+        np.subtract(v, mean, out=yv)
+        del mean
+        letters = "abcdefghij"[:yv.ndim]
+        kept = "".join(c for i, c in enumerate(letters) if i not in axes)
+        var = np.einsum(f"{letters},{letters}->{kept}", yv, yv)
+        count = 1
+        for a in axes:
+            count *= yv.shape[a]
+        t = x.dtype.type
+        var /= t(count)
+        var += t(self.eps)
+        np.sqrt(var, out=var)
+        np.reciprocal(var, out=var)
+        yv *= np.expand_dims(var, axes)
+        del var
+        if self.affine:
+            shape = (1, -1) + (1,) * (x.ndim - 2)
+            y *= weights["gamma"].reshape(shape)
+            y += weights["beta"].reshape(shape)
+        return y
+
+
+def _affine(default: bool):
+    return attr(boolean, default, "a trainable scale γ and shift β per channel")
+
+
+@register
+@dataclass(frozen=True)
+class LayerNorm(Normalisation):
+    """Layer norm over the channels at each position (ConvNeXt's LayerNorm2d, or
+    nn.LayerNorm on a channels-last map), or over the features of a vector (nn.LayerNorm):
+    one set per position of C values.  params = 2·C when affine (the default)."""
+    type_name = "layernorm"
+    eps: float = attr(number, 1e-5, "ε added to the variance (ConvNeXt: 1e-6)")
+    affine: bool = _affine(True)
+
+    def sets(self, x: Shape):
+        return x.numel // x.channels, x.channels
+
+    def grouped(self, x):
+        return x
+
+    def reduced_axes(self, ndim: int) -> tuple:
+        return (1,)
+
+
+@register
+@dataclass(frozen=True)
+class GroupNorm(Normalisation):
+    """Group norm (Wu & He 2018; PyTorch's GroupNorm): the C channels split into
+    ``groups`` groups of C / groups, each normalised over its channels and every position
+    (on a vector, over its features).  params = 2·C when affine (the default)."""
+    type_name = "groupnorm"
+    groups: int = attr(positive_int, doc="number of channel groups (C must divide by it)")
+    eps: float = attr(number, 1e-5, "ε added to the variance")
+    affine: bool = _affine(True)
+
+    def field_rule(self, x: Shape):
+        """Each output depends on every position through its set's statistics."""
+        return Whole()
+
+    def sets(self, x: Shape):
+        c = x.channels
+        if is_known(c) and c % self.groups:
+            raise ShapeError(f"channels {c} are not divisible by groups {self.groups}")
+        return self.groups, x.numel // self.groups
+
+    def grouped(self, x):
+        n, c = x.shape[:2]
+        return x.reshape((n, self.groups, c // self.groups) + x.shape[2:])  # a split: a view
+
+    def reduced_axes(self, ndim: int) -> tuple:
+        return tuple(range(2, ndim + 1))
+
+
+@register
+@dataclass(frozen=True)
+class InstanceNorm(Normalisation):
+    """Instance norm (Ulyanov et al. 2016; PyTorch's InstanceNorm1d/2d/3d at inference
+    with its default track_running_stats=False): each channel normalised over its own
+    positions.  Needs a map.  affine defaults to false, as in PyTorch; params = 2·C when
+    set."""
+    type_name = "instancenorm"
+    eps: float = attr(number, 1e-5, "ε added to the variance")
+    affine: bool = _affine(False)
+
+    def field_rule(self, x: Shape):
+        """Each output depends on every position through its set's statistics."""
+        return Whole()
+
+    def sets(self, x: Shape):
+        if x.rank < 2:
+            raise ShapeError(f"instancenorm needs a map (channels and positions), got {x}")
+        return x.channels, x.numel // x.channels
+
+    def grouped(self, x):
+        return x
+
+    def reduced_axes(self, ndim: int) -> tuple:
+        return tuple(range(2, ndim))

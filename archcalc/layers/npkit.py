@@ -1,12 +1,14 @@
 """NumPy helpers shared by the layer forwards.
 
 Only layer methods that compute numbers import this module, so ``archcalc table``
-never loads NumPy.  Arrays are (N, C, H, W) for maps and (N, F) for features.
+never loads NumPy.  Arrays are (N, C, …) for maps of any spatial rank and (N, F) for features.
 """
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from ..core.shapes import product
 
 #: Weight entries that are held but not trained: batch norm's running statistics and the
 #: mask of a connection table.
@@ -41,8 +43,12 @@ def trainable_count(weights: dict) -> int:
     return total
 
 
-def activate(name, y):
-    """Apply a folded activation in place (the layer's output buffer is reused)."""
+def activate(name, y, **attrs):
+    """Apply a folded activation in place (the layer's output buffer is reused); the
+    functions that need temporaries run block by block (:mod:`archcalc.layers.npact`),
+    so their scratch stays a few blocks whatever the tensor.  ``attrs``: the function's
+    parameters (leaky_relu's slope, elu's alpha, gelu's approximate); a folded activation
+    uses their defaults."""
     if name is None:
         return y
     if name == "relu":
@@ -59,20 +65,29 @@ def activate(name, y):
         np.reciprocal(y, out=y)
     elif name == "softmax":
         softmax_(y)
-    else:  # pragma: no cover - the spec parser admits only the names above
-        raise AssertionError(name)
+    else:
+        from . import npact
+
+        if name not in npact.FUNCTIONS:  # pragma: no cover - the spec parser admits only these
+            raise AssertionError(name)
+        npact.blockwise(name, y, y, **attrs)
     return y
 
 
-def applied(name, x):
+def applied(name, x, **attrs):
     """A new array holding the activation of ``x``, in one pass where NumPy has the
-    function (relu, relu6, tanh), else a copy then the function in place."""
+    function (relu, relu6, tanh) or block by block into a new array (npact's functions),
+    else a copy then the function in place."""
     if name == "relu":
         return np.maximum(x, x.dtype.type(0))
     if name == "relu6":
         return np.clip(x, x.dtype.type(0), x.dtype.type(6))
     if name == "tanh":
         return np.tanh(x)
+    from . import npact
+
+    if name in npact.FUNCTIONS:
+        return npact.blockwise(name, x, np.empty(x.shape, dtype=x.dtype), **attrs)
     return activate(name, x.copy())
 
 
@@ -93,42 +108,41 @@ def finish(y, bias, activation):
 
 
 def padded(x, pads, fill=0.0):
-    """x with ((top, bottom), (left, right)) cells of ``fill`` around H and W; no copy when
+    """x with ((before, after), …) cells of ``fill`` around its spatial axes; no copy when
     there is nothing to pad.  Negative 'after' pads crop (unused trailing cells)."""
-    (top, bottom), (left, right) = pads
-    h, w = x.shape[2], x.shape[3]
-    if bottom < 0 or right < 0:
-        x = x[:, :, :h + min(bottom, 0), :w + min(right, 0)]
-        bottom, right = max(bottom, 0), max(right, 0)
-    if top == bottom == left == right == 0:
+    if any(after < 0 for _, after in pads):
+        x = x[(slice(None), slice(None)) + tuple(slice(0, size + min(after, 0))
+                                                 for size, (_, after) in zip(x.shape[2:], pads))]
+        pads = tuple((before, max(after, 0)) for before, after in pads)
+    if all(p == (0, 0) for p in pads):
         return x
-    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(pads), constant_values=fill)
 
 
-def window_pads(size_hw, kernel, stride, dilation, pads, out_hw):
-    """Padding that makes exactly ``out_hw`` windows fit: the declared padding, with the
+def window_pads(sizes, kernel, stride, dilation, pads, out_size):
+    """Padding that makes exactly ``out_size`` windows fit: the declared padding, with the
     trailing side grown when ceil mode lets the last window hang over the end."""
     result = []
-    for size, k, s, d, (before, after), out in zip(size_hw, kernel, stride, dilation, pads, out_hw):
+    for size, k, s, d, (before, after), out in zip(sizes, kernel, stride, dilation, pads, out_size):
         need = (out - 1) * s + d * (k - 1) + 1  # padded length the windows span
         result.append((before, need - size - before))
     return tuple(result)
 
 
-def windows(xp, kernel, stride, dilation, out_hw):
-    """A view (N, C, Ho, Wo, kh, kw) of every window of the padded input ``xp``."""
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    v = sliding_window_view(xp, (eh, ew), axis=(2, 3))
-    return v[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :out_hw[0], :out_hw[1]]
+def windows(xp, kernel, stride, dilation, out_size):
+    """A view (N, C, *out, *kernel) of every window of the padded input ``xp``."""
+    rank = len(kernel)
+    extents = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    v = sliding_window_view(xp, extents, axis=tuple(range(2, 2 + rank)))
+    every = (slice(None), slice(None))
+    v = v[every + tuple(slice(None, None, s) for s in stride) + tuple(slice(None, None, d) for d in dilation)]
+    return v[every + tuple(slice(0, o) for o in out_size)]
 
 
-def padded_windows(x, layer, pads, out_hw, fill=0.0):
-    """Pad ``x`` for ``out_hw`` windows of ``layer`` and return the window view."""
-    dilation = layer.dilation  # every windowed layer has one (pools without it: 1)
-    full = window_pads(x.shape[2:], layer.kernel, layer.stride, dilation, pads, out_hw)
-    xp = padded(x, full, fill)
-    return windows(xp, layer.kernel, layer.stride, dilation, out_hw)
+def padded_windows(x, g, fill=0.0):
+    """Pad ``x`` for the windows of geometry ``g`` and return the window view."""
+    full = window_pads(x.shape[2:], g.kernel, g.stride, g.dilation, g.padding, g.out_size)
+    return windows(padded(x, full, fill), g.kernel, g.stride, g.dilation, g.out_size)
 
 
 def window_counts(size, kernel, stride, before, after, out, include_pad, dtype="float64"):
@@ -148,15 +162,14 @@ def window_counts(size, kernel, stride, before, after, out, include_pad, dtype="
 
 
 def reduce_windows(win, ufunc):
-    """Reduce a window view (…, kh, kw) over its last two axes with a binary ufunc
-    (``np.maximum``, ``np.add``), one strided slice per kernel offset: a loop over a
-    handful of offsets, several times faster than a reduction over the 6-D view."""
-    kh, kw = win.shape[-2:]
-    y = win[..., 0, 0].copy()
-    for a in range(kh):
-        for b in range(kw):
-            if a or b:
-                ufunc(y, win[..., a, b], out=y)
+    """Reduce a window view (…, *kernel) over its kernel axes (the last ``rank``) with a
+    binary ufunc (``np.maximum``, ``np.add``), one strided slice per kernel offset: a loop
+    over a handful of offsets, several times faster than a reduction over the view."""
+    rank = (win.ndim - 2) // 2
+    offsets = np.ndindex(*win.shape[win.ndim - rank:])
+    y = win[(Ellipsis,) + next(offsets)].copy()
+    for offset in offsets:
+        ufunc(y, win[(Ellipsis,) + offset], out=y)
     return y
 
 
@@ -212,35 +225,81 @@ def im2col_rows(x, cols, kernel, stride, dilation, pads, r0):
                 tap[:, i0 - r0:i1 - r0, j1:] = 0
 
 
-def direct_workspace(channels, kernel, out_hw) -> int:
+def lifted(values: tuple, fill) -> tuple:
+    """Per-axis values of a 1-D or 2-D layer as 3-D ones (leading axes of size 1, kernel
+    1, stride 1, no padding): every convolution runs as a 3-D one."""
+    return (fill,) * (3 - len(values)) + tuple(values)
+
+
+def im2col_slab(x, cols, kernel, stride, dilation, pads, od, r0):
+    """Fill ``cols`` (C, kd, kh, kw, rows, Wo) with the taps of output depth ``od``, rows
+    r0…, of the unpadded 3-D sample ``x`` (C, D, H, W): one 2-D :func:`im2col_rows` per
+    kernel depth offset on the input slice it reads, zeros where that slice is padding."""
+    (kd, _, _), (sd, _, _), (dd, _, _), (front, _) = kernel, stride, dilation, pads[0]
+    depth = x.shape[1]
+    for a in range(kd):
+        z = od * sd + a * dd - front
+        if 0 <= z < depth:
+            im2col_rows(x[:, z], cols[:, a], kernel[1:], stride[1:], dilation[1:], pads[1:], r0)
+        else:
+            cols[:, a] = 0
+
+
+def _lifted_geometry(g):
+    return (lifted(g.kernel, 1), lifted(g.stride, 1), lifted(g.dilation, 1),
+            lifted(g.padding, (0, 0)), lifted(g.out_size, 1))
+
+
+def im2col(x, cols, g):
+    """Fill ``cols`` (C, *kernel, *out) with every tap of the sample ``x`` (C, *spatial)
+    under the window geometry ``g`` (1-D, 2-D or 3-D; padding written as zeros)."""
+    kernel, stride, dilation, pads, out = _lifted_geometry(g)
+    c = x.shape[0]
+    x3 = x.reshape((c,) + lifted(x.shape[1:], 1))
+    cols3 = cols.reshape((c,) + kernel + out)
+    for od in range(out[0]):
+        im2col_slab(x3, cols3[..., od, :, :], kernel, stride, dilation, pads, od, 0)
+
+
+def direct_chunk(channels, kernel, out_size) -> int:
+    """Output positions :func:`conv_direct` computes at once: a chunk of rows of one
+    output depth slice (2-D: of the map; 1-D: of the one row)."""
+    _, ho, wo = lifted(out_size, 1)
+    return chunk_rows(ho, wo, channels * product(kernel)) * wo
+
+
+def direct_workspace(channels, kernel, out_size) -> int:
     """Elements :func:`conv_direct` holds besides input and output: one chunk of columns,
     reused by every chunk and sample (padding is written into it, never copied)."""
-    (kh, kw), (ho, wo) = kernel, out_hw
-    depth = channels * kh * kw
-    return depth * chunk_rows(ho, wo, depth) * wo
+    return channels * product(kernel) * direct_chunk(channels, kernel, out_size)
 
 
-def conv_direct(x, weight, ops, layer, pads, out_hw, bias=None):
-    """y = the layer's convolution by im2col and GEMM, chunk by chunk of output rows.
+def conv_direct(x, weight, ops, g, bias=None, activation=None):
+    """y = the convolution of geometry ``g`` by im2col and GEMM, chunk by chunk of output
+    rows (per output depth slice in 3-D; 1-D and 2-D run as 3-D with unit axes).
 
-    Per sample and chunk: the columns (C·kh·kw, rows·Wo) are copied into one reused buffer,
+    Per sample and chunk: the columns (C·Πk, rows·Wo) are copied into one reused buffer,
     one ``ops.matmul`` per chunk writes the (groups × maps per group) products straight
     into the output, then bias and activation run on that chunk while it is in cache.
-    ``pads`` are the explicit ((top, bottom), (left, right)) of the layer.
     """
     n, c = x.shape[:2]
-    k, cg, kh, kw = weight.shape
-    groups, (ho, wo) = c // cg, out_hw
-    y = np.empty((n, k, ho, wo), dtype=x.dtype)
-    kernel = weight.reshape(groups, k // groups, cg * kh * kw)
-    rows = chunk_rows(ho, wo, c * kh * kw)
-    buffer = np.empty(c * kh * kw * rows * wo, dtype=x.dtype)
+    k, cg = weight.shape[:2]
+    kernel, stride, dilation, pads, out = _lifted_geometry(g)
+    x3 = x.reshape((n, c) + lifted(x.shape[2:], 1))
+    groups, (do, ho, wo) = c // cg, out
+    depth = c * product(kernel)
+    y = np.empty((n, k) + out, dtype=x.dtype)
+    kernel_matrix = weight.reshape(groups, k // groups, depth // groups)
+    rows = chunk_rows(ho, wo, depth)
+    buffer = np.empty(depth * rows * wo, dtype=x.dtype)
     for i in range(n):
-        flat = y[i].reshape(groups, k // groups, ho * wo)
-        for r0 in range(0, ho, rows):
-            r1 = min(ho, r0 + rows)
-            cols = buffer[:c * kh * kw * (r1 - r0) * wo].reshape(c, kh, kw, r1 - r0, wo)
-            im2col_rows(x[i], cols, (kh, kw), layer.stride, layer.dilation, pads, r0)
-            ops.matmul(kernel, cols.reshape(groups, cg * kh * kw, -1), out=flat[:, :, r0 * wo:r1 * wo])
-            finish(y[i:i + 1, :, r0:r1], bias, layer.activation)
-    return y
+        for od in range(do):
+            flat = y[i, :, od].reshape(groups, k // groups, ho * wo)
+            for r0 in range(0, ho, rows):
+                r1 = min(ho, r0 + rows)
+                cols = buffer[:depth * (r1 - r0) * wo].reshape((c,) + kernel + (r1 - r0, wo))
+                im2col_slab(x3[i], cols, kernel, stride, dilation, pads, od, r0)
+                ops.matmul(kernel_matrix, cols.reshape(groups, depth // groups, -1),
+                           out=flat[:, :, r0 * wo:r1 * wo])
+                finish(y[i:i + 1, :, od, r0:r1], bias, activation)
+    return y.reshape((n, k) + tuple(g.out_size))

@@ -1,15 +1,16 @@
-"""Pooling: max and average windows, LeNet's trainable subsampling, global and adaptive
-average pooling.  All windows go through the one rule in :func:`shapes.window_out`."""
+"""Pooling over 1, 2 or 3 spatial axes: max and average windows, LeNet's trainable
+subsampling, global and adaptive average pooling.  All windows go through the one rule
+in :func:`shapes.window_out`."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from ..core.shapes import Shape, ceildiv
+from ..core.shapes import Shape, ceildiv, per_axis, product
 from ..core.windows import Geometry, Keep, Whole, window_geometry
 from ..core.work import Work
 from ..errors import ArchcalcError, SpecError
-from ..spec.fields import attr, boolean, optional, pair, padding
+from ..spec.fields import attr, axes, boolean, optional, padding
 from .activation import activation_work
 from .base import Layer, register, require_map
 from .folded import activation_attr
@@ -19,7 +20,7 @@ class Window(Layer):
     """Shared shape rule of the windowed pools; ``stride`` defaults to the kernel."""
 
     #: pools without the attribute have no dilation and round down
-    dilation = (1, 1)
+    dilation = 1
     ceil_mode = False
 
     def __post_init__(self):
@@ -36,10 +37,9 @@ class Window(Layer):
         require_map(self, x)
         return Shape.of(x.channels, *self.geometry(x).out_size)
 
-    @property
-    def taps(self) -> int:
-        kh, kw = self.kernel
-        return kh * kw
+    def window_taps(self, x: Shape) -> int:
+        """Cells in one window on input ``x``: kh·kw in 2-D (k in 1-D, kd·kh·kw in 3-D)."""
+        return product(self.geometry(x).kernel)
 
     def workspace(self, x: Shape, batch: int = 1) -> int:
         """Elements held besides the output: the padded copy of the input, made only when a
@@ -47,37 +47,35 @@ class Window(Layer):
         g = self.geometry(x)
         if not g.reads_padding:
             return 0
-        return batch * x.channels * g.span[0] * g.span[1]
+        return batch * x.channels * product(g.span)
 
     def _windows(self, x, fill):
-        """(view of the windows (N, C, Ho, Wo, kh, kw), explicit padding, (Ho, Wo))."""
+        """(view of the windows (N, C, *out, *kernel), the geometry)."""
         from .npkit import padded_windows
 
-        shape = Shape.of(*x.shape[1:])
-        pads = self.geometry(shape).padding
-        out = self.geometry(shape).out_size
-        return padded_windows(x, self, pads, out, fill), pads, out
+        g = self.geometry(Shape.of(*x.shape[1:]))
+        return padded_windows(x, g, fill), g
 
 
 @register
 @dataclass(frozen=True)
 class MaxPool(Window):
-    """y = max over a kh×kw window; padded cells never win (PyTorch, Caffe).
+    """y = max over a window (kh×kw in 2-D); padded cells never win (PyTorch, Caffe).
 
-    FLOPs: kh·kw − 1 comparisons per output; connections: kh·kw edges per output.
+    FLOPs: taps − 1 comparisons per output; connections: taps edges per output.
     """
     type_name = "maxpool"
-    kernel: tuple = attr(pair, doc="window, n or [kh, kw]")
-    stride: tuple = attr(optional(pair), None, "stride (default: the kernel)")
-    padding: object = attr(padding, ((0, 0), (0, 0)), "p, [ph, pw], 'valid' or 'same'")
-    dilation: tuple = attr(pair, (1, 1), "dilation (PyTorch)")
+    kernel: object = attr(axes, doc="window: n, or one per spatial axis")
+    stride: object = attr(optional(axes), None, "stride (default: the kernel)")
+    padding: object = attr(padding, 0, "p, one per axis, [[before, after], …], 'valid' or 'same'")
+    dilation: object = attr(axes, 1, "dilation (PyTorch)")
     ceil_mode: bool = attr(boolean, False, "round the output size up (Caffe) instead of down (PyTorch)")
 
     def connections(self, x: Shape, y: Shape):
-        return self.taps * y.numel
+        return self.window_taps(x) * y.numel
 
     def work(self, x: Shape, y: Shape) -> Work:
-        return Work(comparisons=(self.taps - 1) * y.numel)
+        return Work(comparisons=(self.window_taps(x) - 1) * y.numel)
 
     def forward(self, x, weights, ops):
         """Padding is −∞, so a padded cell never wins; ceil mode's overhang likewise."""
@@ -85,38 +83,45 @@ class MaxPool(Window):
 
         from .npkit import reduce_windows
 
-        win, _, _ = self._windows(x, -float("inf"))
+        win, _ = self._windows(x, -float("inf"))
         return reduce_windows(win, np.maximum)
 
 
 @register
 @dataclass(frozen=True)
 class AvgPool(Window):
-    """y = mean over a kh×kw window.
+    """y = mean over a window (kh×kw in 2-D).
 
     ``count_include_pad`` (PyTorch default true; Caffe also divides by the padded window)
-    says whether zero padding counts in the divisor.  FLOPs: kh·kw − 1 adds and one divide
-    per output; connections: kh·kw edges per output.
+    says whether zero padding counts in the divisor.  FLOPs: taps − 1 adds and one divide
+    per output; connections: taps edges per output.
     """
     type_name = "avgpool"
-    kernel: tuple = attr(pair, doc="window, n or [kh, kw]")
-    stride: tuple = attr(optional(pair), None, "stride (default: the kernel)")
-    padding: object = attr(padding, ((0, 0), (0, 0)), "p, [ph, pw], 'valid' or 'same'")
+    kernel: object = attr(axes, doc="window: n, or one per spatial axis")
+    stride: object = attr(optional(axes), None, "stride (default: the kernel)")
+    padding: object = attr(padding, 0, "p, one per axis, [[before, after], …], 'valid' or 'same'")
     ceil_mode: bool = attr(boolean, False, "round the output size up (Caffe) instead of down (PyTorch)")
     count_include_pad: bool = attr(boolean, True, "divide by the full window, padding included")
 
     def connections(self, x: Shape, y: Shape):
-        return self.taps * y.numel
+        return self.window_taps(x) * y.numel
 
     def work(self, x: Shape, y: Shape) -> Work:
-        return Work(additions=(self.taps - 1) * y.numel, divisions=y.numel)
+        return Work(additions=(self.window_taps(x) - 1) * y.numel, divisions=y.numel)
 
     def workspace(self, x: Shape, batch: int = 1) -> int:
-        """The padded copy (as every window pool), held while the divisors are made: the
-        row counts (Ho), then the column counts (two arrays of Wo while computed), then
-        their (Ho, Wo) outer product; all shared by the batch."""
-        (ho, wo) = self.geometry(x).out_size
-        return super().workspace(x, batch) + max(ho + 2 * wo, ho + wo + ho * wo)
+        """The padded copy (as every window pool), held while the divisors are made and
+        shared by the batch: the counts of each axis in turn (two arrays of its output size
+        while computed), then their outer products, one axis at a time (the previous
+        product alive while the next is made)."""
+        out = self.geometry(x).out_size
+        peak = made = 0
+        for o in out:
+            peak, made = max(peak, made + 2 * o), made + o
+        for m in range(2, len(out) + 1):
+            previous = product(out[:m - 1]) if m > 2 else 0
+            peak = max(peak, made + previous + product(out[:m]))
+        return super().workspace(x, batch) + peak
 
     def forward(self, x, weights, ops):
         """Window sums over zero padding, divided per output cell by
@@ -125,12 +130,15 @@ class AvgPool(Window):
 
         from .npkit import reduce_windows, window_counts
 
-        win, pads, (ho, wo) = self._windows(x, 0.0)
+        win, g = self._windows(x, 0.0)
         y = reduce_windows(win, np.add)
-        (h, w), (kh, kw), (sh, sw) = x.shape[2:], self.kernel, self.stride
-        rows = window_counts(h, kh, sh, *pads[0], ho, self.count_include_pad, y.dtype)
-        cols = window_counts(w, kw, sw, *pads[1], wo, self.count_include_pad, y.dtype)
-        y /= np.outer(rows, cols)  # one (Ho, Wo) divisor
+        counts = [window_counts(size, k, s, before, after, o, self.count_include_pad, y.dtype)
+                  for size, k, s, (before, after), o
+                  in zip(x.shape[2:], g.kernel, g.stride, g.padding, g.out_size)]
+        divisor = counts[0]
+        for c in counts[1:]:
+            divisor = np.multiply.outer(divisor, c)
+        y /= divisor  # one divisor per output cell, shared by the batch
         return y
 
 
@@ -140,22 +148,22 @@ class Subsample(Window):
     """LeNet-5's subsampling: y = a[c] · Σ_window x + b[c] (then its squashing function).
 
     params = 2 per map.  The shared coefficient is applied to every tap, so
-    MACs = kh·kw per output and connections = (kh·kw + 1) per output, as in the paper.
+    MACs = taps per output (kh·kw) and connections = (taps + 1) per output, as in the paper.
     """
     type_name = "subsample"
-    kernel: tuple = attr(pair, (2, 2), "window, n or [kh, kw] (LeNet-5: 2)")
-    stride: tuple = attr(optional(pair), None, "stride (default: the kernel)")
-    padding: object = attr(padding, ((0, 0), (0, 0)), "p, [ph, pw] or 'valid'")
+    kernel: object = attr(axes, 2, "window: n, or one per spatial axis (LeNet-5: 2)")
+    stride: object = attr(optional(axes), None, "stride (default: the kernel)")
+    padding: object = attr(padding, 0, "p, one per axis, [[before, after], …] or 'valid'")
     activation: object = activation_attr()
 
     def params(self, x: Shape):
         return 2 * x.channels
 
     def macs(self, x: Shape, y: Shape):
-        return self.taps * y.numel
+        return self.window_taps(x) * y.numel
 
     def connections(self, x: Shape, y: Shape):
-        return (self.taps + 1) * y.numel
+        return (self.window_taps(x) + 1) * y.numel
 
     def work(self, x: Shape, y: Shape) -> Work:
         """The bias add per output, then the squashing function."""
@@ -163,37 +171,40 @@ class Subsample(Window):
 
     def workspace(self, x: Shape, batch: int = 1) -> int:
         """The padded copy (as every window pool), or, later, a folded softmax's maximum
-        and sum (one value per output pixel)."""
-        (ho, wo) = self.geometry(x).out_size
-        return max(super().workspace(x, batch), batch * ho * wo if self.activation == "softmax" else 0)
+        and sum (one value per output position)."""
+        positions = product(self.geometry(x).out_size)
+        return max(super().workspace(x, batch), batch * positions if self.activation == "softmax" else 0)
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """weight (C,) and bias (C,): one trainable coefficient and one bias per map."""
         from .npkit import normal
 
-        return {"weight": normal(rng, (x.channels,), dtype, self.taps ** -0.5),
+        return {"weight": normal(rng, (x.channels,), dtype, self.window_taps(x) ** -0.5),
                 "bias": normal(rng, (x.channels,), dtype, 0.1)}
 
     def forward(self, x, weights, ops):
         """Every tap multiplied by its map's coefficient and accumulated (one einsum)."""
         from .npkit import activate
 
-        win, _, _ = self._windows(x, 0.0)
-        y = ops.einsum("nchwij,c->nchw", win, weights["weight"])
+        win, g = self._windows(x, 0.0)
+        rank = len(g.kernel)
+        positions, taps = "uvw"[:rank], "ijk"[:rank]
+        y = ops.einsum(f"nc{positions}{taps},c->nc{positions}", win, weights["weight"])
         del win  # the padded copy goes before the activation's temporaries (softmax)
-        y += weights["bias"][:, None, None]
+        y += weights["bias"].reshape((-1,) + (1,) * rank)
         return activate(self.activation, y)
 
 
 @register
 @dataclass(frozen=True)
 class GlobalAvgPool(Layer):
-    """C×H×W → C×1×1, the mean of each map.  FLOPs: H·W per map (adds and one divide)."""
+    """C×H×W → C×1×1 (C×L → C×1, C×D×H×W → C×1×1×1), the mean of each map.
+    FLOPs: one per input cell (adds, and one divide per map)."""
     type_name = "gap"
 
     def out_shape(self, x: Shape) -> Shape:
         require_map(self, x)
-        return Shape.of(x.channels, 1, 1)
+        return Shape.of(x.channels, *(1 for _ in x.spatial))
 
     def connections(self, x: Shape, y: Shape):
         return x.numel
@@ -205,7 +216,7 @@ class GlobalAvgPool(Layer):
         return Whole()
 
     def forward(self, x, weights, ops):
-        return x.mean(axis=(2, 3), keepdims=True)
+        return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)
 
 
 def adaptive_windows(size: int, out: int, dtype="float64"):
@@ -251,20 +262,24 @@ def adaptive_window_total(size, out: int):
 @register
 @dataclass(frozen=True)
 class AdaptiveAvgPool(Layer):
-    """C×H×W → C×oh×ow with PyTorch's adaptive windows (they may overlap or vary in size).
+    """C×H×W → C×oh×ow with PyTorch's adaptive windows (they may overlap or vary in size);
+    likewise in 1-D and 3-D, one output size per spatial axis.
 
     FLOPs and connections: the exact total of the window sizes (adds plus one divide).
     """
     type_name = "adaptive_avgpool"
-    output: tuple = attr(pair, doc="output size, n or [oh, ow]")
+    output: object = attr(axes, doc="output size: n, or one per spatial axis")
+
+    def _output(self, x: Shape) -> tuple:
+        return per_axis(self.output, len(x.spatial), "output")
 
     def out_shape(self, x: Shape) -> Shape:
         require_map(self, x)
-        return Shape.of(x.channels, *self.output)
+        return Shape.of(x.channels, *self._output(x))
 
     def _taps(self, x: Shape):
-        (h, w), (oh, ow) = x.spatial, self.output
-        return x.channels * adaptive_window_total(h, oh) * adaptive_window_total(w, ow)
+        return x.channels * product(adaptive_window_total(n, o)
+                                    for n, o in zip(x.spatial, self._output(x)))
 
     def connections(self, x: Shape, y: Shape):
         return self._taps(x)
@@ -274,22 +289,44 @@ class AdaptiveAvgPool(Layer):
 
     def field_rule(self, x: Shape):
         """The largest window along each axis, with no grid left; none when the size is kept."""
-        if tuple(x.spatial) == tuple(self.output):
+        out = self._output(x)
+        if tuple(x.spatial) == out:
             return Keep()
-        return Whole(tuple(largest_adaptive_window(n, o) for n, o in zip(x.spatial, self.output)))
+        return Whole(tuple(largest_adaptive_window(n, o) for n, o in zip(x.spatial, out)))
+
+    def _stages(self, x: Shape, batch: int) -> list:
+        """Elements of each half-pooled intermediate the forward makes (one axis pooled
+        at a time, the last axis first), the final one being the output."""
+        sizes, out = list(x.spatial), self._output(x)
+        stages = []
+        for axis in reversed(range(len(sizes))):
+            sizes[axis] = out[axis]
+            stages.append(batch * x.channels * product(sizes))
+        return stages
 
     def workspace(self, x: Shape, batch: int = 1) -> int:
-        """The two averaging matrices (oh·H + ow·W, shared by the batch) and the
-        half-pooled (C, H, ow) intermediate of every sample."""
-        (h, w), (oh, ow) = x.spatial, self.output
-        return oh * h + ow * w + batch * x.channels * h * ow
+        """The averaging matrices (Σ o·n over the axes, shared by the batch) and the
+        half-pooled intermediates: each alive while the next is made (the output last)."""
+        matrices = sum(n * o for n, o in zip(x.spatial, self._output(x)))
+        held = self._stages(x, batch)[:-1]
+        peak = max((a + b for a, b in zip(held, held[1:])), default=held[0] if held else 0)
+        return matrices + peak
 
     def forward(self, x, weights, ops):
-        """Two averaging matrices, one per axis: y = A_h · x · A_wᵀ (averaging weights
-        are fixed, not trainable, so these products are not MACs)."""
+        """One averaging matrix per axis, applied one axis at a time from the last, e.g.
+        y = A_h · x · A_wᵀ in 2-D (averaging weights are fixed, not trainable, so these
+        products are not MACs)."""
         import numpy as np
 
-        (h, w), (oh, ow) = x.shape[2:], self.output
-        rows = adaptive_windows(h, oh, x.dtype)
-        cols = adaptive_windows(w, ow, x.dtype)
-        return np.matmul(rows, np.matmul(x, cols.T))
+        n, c, *sizes = x.shape
+        out = self._output(Shape.of(c, *sizes))
+        matrices = [adaptive_windows(size, o, x.dtype) for size, o in zip(sizes, out)]
+        y = np.matmul(x, matrices[-1].T)
+        for axis in reversed(range(len(sizes) - 1)):
+            # pool axis ``axis`` of y (N, C, …, size, rest): the axes after it are already
+            # pooled; flatten them so one matmul applies A on the left
+            rest = y.shape[3 + axis:]
+            lead = y.shape[:2 + axis]
+            t = y.reshape(lead + (sizes[axis], product(rest)))
+            y = np.matmul(matrices[axis], t).reshape(lead + (out[axis],) + rest)
+        return y

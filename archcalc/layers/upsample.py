@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.shapes import Shape
+from ..core.shapes import Shape, per_axis
 from ..core.windows import Refine
 from ..core.work import Work
-from ..spec.fields import attr, choice, pair
+from ..spec.fields import attr, axes, choice
 from .base import Layer, register, require_map
 
 
@@ -18,13 +18,13 @@ class Upsample(Layer):
     arithmetic; one connection per output (each reads one input).
     """
     type_name = "upsample"
-    scale: tuple = attr(pair, doc="integer factor, n or [sh, sw]")
+    scale: object = attr(axes, doc="integer factor: n, or one per spatial axis")
     mode: str = attr(choice("nearest"), "nearest", "interpolation: nearest")
 
     def out_shape(self, x: Shape) -> Shape:
         require_map(self, x)
-        (h, w), (sh, sw) = x.spatial, self.scale
-        return Shape.of(x.channels, h * sh, w * sw)
+        scale = per_axis(self.scale, len(x.spatial), "scale")
+        return Shape.of(x.channels, *(n * s for n, s in zip(x.spatial, scale)))
 
     def connections(self, x: Shape, y: Shape):
         return y.numel
@@ -33,14 +33,17 @@ class Upsample(Layer):
         return Work()  # copies only
 
     def field_rule(self, x: Shape):
-        return Refine(self.scale)
+        return Refine(per_axis(self.scale, len(x.spatial), "scale"))
 
     def forward(self, x, weights, ops):
         """Each cell repeated sh×sw times, by one broadcast copy into a new array (a reshape
         of the broadcast view would alias the input when H or W is 1, and be read-only)."""
         import numpy as np
 
-        (n, c, h, w), (sh, sw) = x.shape, self.scale
-        y = np.empty((n, c, h * sh, w * sw), dtype=x.dtype)
-        y.reshape(n, c, h, sh, w, sw)[...] = x[:, :, :, None, :, None]
+        n, c, *sizes = x.shape
+        scale = per_axis(self.scale, len(sizes), "scale")
+        y = np.empty((n, c) + tuple(a * s for a, s in zip(sizes, scale)), dtype=x.dtype)
+        split = sum(((a, s) for a, s in zip(sizes, scale)), ())
+        spread = (slice(None), slice(None)) + sum(((slice(None), None) for _ in sizes), ())
+        y.reshape((n, c) + split)[...] = x[spread]
         return y

@@ -48,13 +48,14 @@ def format_sizes(scan, fmt: str = "text") -> str:
     from tabulate import tabulate
 
     if scan.square:
-        where = f"square inputs {scan.heights[0]}–{scan.heights[1]}"
+        kind = {1: "lengths", 2: "square inputs", 3: "cubic inputs"}[scan.axes]
+        where = f"{kind} {scan.heights[0]}–{scan.heights[1]}"
         show = lambda hw: str(hw[0])  # noqa: E731
         listed = lambda pairs: spans([p[0] for p in pairs])  # noqa: E731
     else:
         where = (f"heights {scan.heights[0]}–{scan.heights[1]} × "
                  f"widths {scan.widths[0]}–{scan.widths[1]}")
-        show = lambda hw: f"{hw[0]}×{hw[1]}"  # noqa: E731
+        show = lambda size: "×".join(map(str, size))  # noqa: E731
         listed = lambda pairs: ", ".join(show(p) for p in pairs) or "none"  # noqa: E731
     smallest = show(scan.smallest_valid) if scan.smallest_valid else "none found"
     if not scan.smallest_valid and getattr(scan, "search_limit", None):
@@ -66,7 +67,8 @@ def format_sizes(scan, fmt: str = "text") -> str:
     if not scan.valid:
         lines.append("no valid size in this range")
     if scan.inexact:
-        rows = [[show(d.size), d.layer, f"{plural(d.dropped[0], 'row')}, {plural(d.dropped[1], 'col')}",
+        units = ("slice", "row", "col")[-len(scan.inexact[0].dropped):] if scan.axes > 1 else ("cell",)
+        rows = [[show(d.size), d.layer, ", ".join(plural(n, u) for n, u in zip(d.dropped, units)),
                  "yes" if d.valid else "no"] for d in scan.inexact]
         lines += ["", "inexact sizes (first layer that drops input pixels):",
                   tabulate(rows, headers=["size", "layer", "dropped", "valid"], tablefmt="simple",
@@ -75,11 +77,11 @@ def format_sizes(scan, fmt: str = "text") -> str:
 
 
 def _pair(values, show=str) -> str:
-    """(7, 7) → '7'; (7, 5) → '7×5'; None → '—' (no grid)."""
+    """(7, 7) → '7'; (7, 5) → '7×5'; (9,) → '9'; (3, 7, 7) → '3×7×7'; None → '—' (no grid)."""
     if values is None:
         return "—"
-    a, b = (show(v) for v in values)
-    return a if a == b else f"{a}×{b}"
+    texts = [show(v) for v in values]
+    return texts[0] if len(set(texts)) == 1 else "×".join(texts)
 
 
 def _number(x):

@@ -24,7 +24,8 @@ from ..core.dtypes import DTYPE_BYTES
 from ..core.graph import INPUT, Model, Node
 from ..errors import ArchcalcError, SpecError, did_you_mean
 from ..layers import REGISTRY
-from ..layers.activation import ACTIVATIONS
+from ..layers.base import ALIASES
+from ..layers.folded import folded_activation
 from . import fields
 from .expr import substitute
 from .published import parse_published
@@ -166,8 +167,9 @@ class _Builder:
             out = self.structure(kind, item, path, prefix, env, scope, source, depth)
             scope.names[str(raw_name)] = out
             return out
+        kind = ALIASES.get(kind, kind)  # swish, drop_path: spellings of silu, stochastic_depth
         if kind not in REGISTRY:
-            hint = did_you_mean(kind, list(REGISTRY) + list(STRUCTURAL))
+            hint = did_you_mean(kind, list(REGISTRY) + list(ALIASES) + list(STRUCTURAL))
             raise self.fail(f"unknown layer type '{kind}'{hint}; layer types: "
                             f"{', '.join(sorted(REGISTRY))}; structures: "
                             f"{', '.join(STRUCTURAL)} (concat with branches:), or 'block:' "
@@ -281,8 +283,7 @@ class _Builder:
         activation = None
         if "activation" in item:
             try:
-                activation = fields.optional(fields.choice(*ACTIVATIONS))(
-                    self.resolve(item, "activation", env, path))
+                activation = folded_activation(self.resolve(item, "activation", env, path))
             except SpecError as err:
                 raise err.at(file=self.file, line=_line(item, "activation"), layer=path,
                              key="activation") from None

@@ -54,39 +54,47 @@ def non_negative_int(value: Any) -> int:
     return _int(value, 0)
 
 
-def pair(value: Any) -> tuple[int, int]:
-    """An int n (meaning n×n) or a list [h, w] of positive ints."""
+#: Most spatial axes a map may have: (C, L), (C, H, W) or (C, D, H, W).
+MAX_SPATIAL_AXES = 3
+
+
+def _axis_list(value: Any, what: str) -> list:
+    if not 1 <= len(value) <= MAX_SPATIAL_AXES:
+        raise SpecError(f"expected an integer or a list of 1 to {MAX_SPATIAL_AXES} {what} "
+                        f"(one per spatial axis), got {_describe(value)}")
+    return list(value)
+
+
+def axes(value: Any) -> int | tuple[int, ...]:
+    """A positive int n (n along every spatial axis) or a list of them, one per axis
+    ([l], [h, w] or [d, h, w]); a list is checked against the input's rank when the layer
+    meets its input (:func:`archcalc.core.shapes.per_axis`)."""
     if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise SpecError(f"expected an integer or a list [h, w], got {_describe(value)}")
-        return positive_int(value[0]), positive_int(value[1])
-    n = positive_int(value)
-    return n, n
+        return tuple(positive_int(v) for v in _axis_list(value, "positive integers"))
+    return positive_int(value)
 
 
-def padding(value: Any) -> str | tuple[tuple[int, int], tuple[int, int]]:
-    """'same' (TensorFlow, asymmetric), 'valid', p, [ph, pw] or [[top, bottom], [left, right]]."""
+def padding(value: Any) -> str | int | tuple:
+    """'same' (TensorFlow, asymmetric), 'valid' (0), p (every side), [p1, …] (both sides of
+    each axis) or [[before, after], …] (per side of each axis)."""
     if isinstance(value, str):
         word = value.lower()
         if word == "valid":
-            return (0, 0), (0, 0)
+            return 0
         if word == "same":
             return "same"
         raise SpecError(f"expected 'same', 'valid', an integer or a list, got {_describe(value)}")
     if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise SpecError(f"expected [ph, pw] or [[top, bottom], [left, right]], got {_describe(value)}")
-        if all(isinstance(v, (list, tuple)) for v in value):
+        items = _axis_list(value, "paddings")
+        if all(isinstance(v, (list, tuple)) for v in items):
             sides = []
-            for v in value:
+            for v in items:
                 if len(v) != 2:
-                    raise SpecError(f"expected [[top, bottom], [left, right]], got {_describe(value)}")
+                    raise SpecError(f"expected [[before, after], …] per axis, got {_describe(value)}")
                 sides.append((non_negative_int(v[0]), non_negative_int(v[1])))
-            return sides[0], sides[1]
-        ph, pw = non_negative_int(value[0]), non_negative_int(value[1])
-        return (ph, ph), (pw, pw)
-    p = non_negative_int(value)
-    return (p, p), (p, p)
+            return tuple(sides)
+        return tuple(non_negative_int(v) for v in items)
+    return non_negative_int(value)
 
 
 def boolean(value: Any) -> bool:
@@ -120,16 +128,19 @@ def text(value: Any) -> str:
     return value
 
 
+INPUT_FORMS = "[C, L], [C, H, W] or [C, D, H, W]"
+
+
 def input_shape(value: Any):
-    """A model input ``[C, H, W]`` of positive integers, as a Shape."""
+    """A model input of positive integers, as a Shape: channels then 1 to 3 spatial axes."""
     from ..core.shapes import Shape
 
-    if not isinstance(value, list) or len(value) != 3:
-        raise SpecError(f"input must be [C, H, W], got {value!r}")
+    if not isinstance(value, list) or not 2 <= len(value) <= MAX_SPATIAL_AXES + 1:
+        raise SpecError(f"input must be {INPUT_FORMS}, got {_describe(value)}")
     try:
         return Shape(tuple(positive_int(v) for v in value))
     except SpecError as err:
-        raise SpecError(f"input must be [C, H, W] of positive integers: {err.message}") from None
+        raise SpecError(f"input must be {INPUT_FORMS} of positive integers: {err.message}") from None
 
 
 def choice(*options: str) -> Parser:

@@ -1,0 +1,85 @@
+"""Layers that act on channels without mixing positions: ShuffleNet's channel shuffle and
+ConvNeXt's layer scale."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.shapes import Shape, is_known
+from ..core.work import Work
+from ..errors import ShapeError
+from ..spec.fields import attr, number, positive_int
+from .base import Layer, register
+
+
+@register
+@dataclass(frozen=True)
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle (Zhang et al. 2018; PyTorch's nn.ChannelShuffle): the
+    C channels, seen as ``groups`` rows of C / groups, are read column by column, so output
+    channel j·g + i is input channel i·(C / g) + j.  A permutation: no params, no MACs, no
+    arithmetic; the output is a new tensor (PyTorch's is a contiguous copy too), so it
+    counts as activations; one connection per output.  Needs a map (PyTorch refuses a
+    vector) with C divisible by ``groups``."""
+    type_name = "channel_shuffle"
+    groups: int = attr(positive_int, doc="number of groups the channels are interleaved from")
+
+    def out_shape(self, x: Shape) -> Shape:
+        if x.rank < 2:
+            raise ShapeError(f"channel_shuffle needs a map (channels and positions), got {x}")
+        if is_known(x.channels) and x.channels % self.groups:
+            raise ShapeError(f"channels {x.channels} are not divisible by groups {self.groups}")
+        return x
+
+    def connections(self, x: Shape, y: Shape):
+        return y.numel
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work()  # a copy in another order
+
+    def forward(self, x, weights, ops):
+        """One strided copy: the output seen as (N, C/g, g, …) receives the input seen as
+        (N, g, C/g, …) with its two channel axes swapped (splitting an axis is a view, so
+        a strided input is read in place)."""
+        import numpy as np
+
+        n, c = x.shape[:2]
+        g, rest = self.groups, x.shape[2:]
+        y = np.empty(x.shape, dtype=x.dtype)
+        y.reshape((n, c // g, g) + rest)[...] = x.reshape((n, g, c // g) + rest).swapaxes(1, 2)
+        return y
+
+
+@register
+@dataclass(frozen=True)
+class LayerScale(Layer):
+    """ConvNeXt's layer scale (Touvron et al. 2021, CaiT; torchvision's CNBlock
+    ``layer_scale`` parameter): y = γ_c · x, one trainable multiplier per channel (per
+    feature of a vector), initialised to ``init``.  params = C; per element 1
+    multiplication, which is elementwise work, not a MAC (nothing is accumulated, as for
+    batch norm's scale); one connection per element."""
+    type_name = "layer_scale"
+    init: float = attr(number, 1e-6, "the multipliers' initial value (ConvNeXt: 1e-6)")
+
+    def out_shape(self, x: Shape) -> Shape:
+        return x
+
+    def params(self, x: Shape):
+        return x.channels
+
+    def connections(self, x: Shape, y: Shape):
+        return y.numel
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work(multiplications=y.numel)
+
+    def init_weights(self, x: Shape, rng, dtype) -> dict:
+        """gamma (C,), drawn around ``init`` (±17 %) so a test sees which channel got which
+        multiplier (PyTorch sets all of them to ``init``)."""
+        from .npkit import normal
+
+        gamma = normal(rng, (x.channels,), dtype, 0.1 * abs(self.init))
+        gamma += gamma.dtype.type(self.init)
+        return {"gamma": gamma}
+
+    def forward(self, x, weights, ops):
+        return x * weights["gamma"].reshape((1, -1) + (1,) * (x.ndim - 2))

@@ -25,7 +25,7 @@ def test_flops_beyond_int64(capsys, tmp_path):
     assert doc["layers"][0]["macs"] == macs
     assert doc["layers"][0]["flops"] == flops
     assert doc["totals"]["activation_bytes"] == 1024 * 2048 * 2048 * batch * 4
-    assert f"{flops:,}" in run_cli(capsys, "table", str(path), "--batch", str(batch))[1]
+    assert f"{flops:,}" in run_cli(capsys, "table", str(path), "--batch", str(batch), "--wide")[1]
 
 
 def test_counts_are_python_ints():

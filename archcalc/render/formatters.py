@@ -191,6 +191,10 @@ def _summary(report: Report) -> str:
     head = (f"{report.model} · input {shape_text(report.input_shape)} · batch {report.batch} · "
             f"{report.dtype}\n")
     notes = "".join(f"\nnote: {note}" for note in getattr(report, "notes", ()))
+    held = sum(getattr(r, "nodes", 1) for r in report.layers)
+    if held > len(report.layers):  # table --depth: say that rows are sums
+        notes += (f"\n{len(report.layers)} rows for {held} layers: a block row is the sum of "
+                  f"the layers it holds")
     if _is_symbolic(report):  # symbolic: the total formulas are in the 'total' block
         params = f"{int(t.params):,}" if _is_int(t.params) else formula(t.params)
         return head + f"params {params} ({human_bytes(t.param_bytes)})" + notes

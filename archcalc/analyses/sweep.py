@@ -10,7 +10,10 @@ after it, so once a configuration reaches a state (node, live shapes) an earlier
 reached, the rest of its totals are known.  Strided layers send many input sizes to the
 same state (224 and 223 both become 112 after ResNet's stride-2 stem), so a sweep of
 10,000 sizes evaluates a fraction of the nodes a walk per size would
-(benchmarks/sweep.py measures it).  Fully connected layers are fixed to the features seen
+(benchmarks/sweep.py measures it: 10,000 (H, W) pairs of ResNet-50 in about half a second,
+29× fewer node evaluations; 10,000 square sizes in about three, 7× fewer; a walk per size
+takes some 40 s).  It runs in one process: split over two processes (the memo split with
+them) the hardest case measured no faster on a two-core machine, start-up included.  Fully connected layers are fixed to the features seen
 at the declared input, as ``table`` fixes them: a size whose flattened features differ is
 an invalid configuration, reported with its error.
 

@@ -206,9 +206,10 @@ def format_sweep(result, fmt: str = "text", width: int | None = None) -> str:
                 row.append(f"invalid [{refs.setdefault(p.error, len(refs) + 1)}]")
         rows.append(row)
     valid = sum(p.valid for p in result.points)
-    notes = [f"{len(result.points):,} configurations, {valid:,} valid; * : on the Pareto "
-             f"front of params and MACs (no other configuration has fewer of one and no "
-             f"more of the other), {len(front):,} of them"]
+    many = len(result.points)
+    notes = [f"{many:,} configuration{'s' if many != 1 else ''}, {valid:,} valid; * : on the "
+             f"Pareto front of params and MACs (no other configuration has fewer of one and "
+             f"no more of the other), {len(front):,} of them"]
     notes += [f"[{n}] {error}" for error, n in refs.items()]
     title = f"{result.model} · sweep" if fmt == "text" else ""
     return _table(rows, columns, fmt, title=title, notes=notes, width=width,

@@ -335,6 +335,63 @@ def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fm
         raise click.exceptions.Exit(EXIT_DISAGREE)
 
 
+@cli.command("memory")
+@click.argument("model")
+@click.option("--batch", type=BATCH, default=1, show_default=True, help="batch size")
+@click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default=None,
+              help="element type (float16/bfloat16 train with float32 master weights)")
+@click.option("--train", is_flag=True, help="a training step: gradients, optimizer state, "
+                                            "what the backward keeps")
+@click.option("--optimizer", "optimizer_name", default="sgd", show_default=True,
+              type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]),
+              help="optimizer of the training step")
+@click.option("--freeze", "freeze", metavar="PATTERN", multiple=True,
+              help="layers (fnmatch pattern on their paths) whose weights are not trained")
+@click.option("--budget", metavar="SIZE", help="memory per device, e.g. 24GiB: the largest batch that fits")
+@click.option("--devices", type=click.IntRange(min=1, max=1024), default=None,
+              help="split the model into this many pipeline stages")
+@click.option("--split", "split_kind", type=click.Choice(["pipeline", "towers"]), default="pipeline",
+              show_default=True, help="pipeline stages of whole layers, or every layer's "
+                                      "channels over the devices (AlexNet's towers)")
+@click.option("--balance", type=click.Choice(["memory", "compute"]), default="memory",
+              show_default=True, help="what the pipeline stages balance")
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="output format")
+def memory_command(model, batch, input_text, dtype, train, optimizer_name, freeze, budget,
+                   devices, split_kind, balance, option_texts, fmt):
+    """Memory of MODEL for inference and (--train) a training step; with --budget the
+    largest batch that fits, with --devices a pipeline split."""
+    from .analyses.memory import max_batch, optimizer, parse_size, plan
+    from .analyses.training import analyse_training
+    from .render.memory import format_memory
+
+    spec = load_with_options(model, option_texts)
+    shape = input_shape(spec, input_text)
+    budget_bytes = parse_size(budget) if budget is not None else None
+    try:
+        training = analyse_training(spec, shape, batch=batch, dtype=dtype, freeze=freeze)
+    except ArchcalcError as err:
+        raise err.at(file=spec.file) from None
+    result = plan(training, optimizer_name)
+    fits = max_batch(training, result, budget_bytes) if budget_bytes is not None else None
+    stages = None
+    if devices is not None:
+        from .analyses.devices import split, towers
+        from .core.engine import propagate
+
+        rows = propagate(spec, shape)
+        if split_kind == "towers":
+            stages = towers(training, spec, rows, optimizer(optimizer_name), devices)
+        else:
+            stages = split(training, [row.counts.params for row in rows],
+                           optimizer(optimizer_name), devices, balance)
+    click.echo(format_memory(result, training, fmt, train or fmt == "json", budget_bytes, fits,
+                             stages), nl=False)
+
+
 # click ≥ 8.2 raises this for a group called without a command (older click prints help)
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 

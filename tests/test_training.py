@@ -211,3 +211,54 @@ def test_split_into_two_devices_sends_the_tensor_at_the_cut():
     cut_tensor = {"conv": 144, "relu": 144, "pool": 36, "flat": 36}[first.layers[-1]]
     assert first.sends_bytes == 4 * cut_tensor * 4 and second.sends_bytes == 0
     assert sum(d.params_bytes for d in devices) == 4 * (112 + 370) * 2  # weights and gradients
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+def test_memory_json_contract(capsys):
+    import json
+
+    from .helpers import run_cli
+
+    status, out, _ = run_cli(capsys, "memory", "lenet5", "--train", "--optimizer", "adam",
+                             "--batch", "8", "--budget", "1GiB", "--devices", "2", "--format", "json")
+    doc = json.loads(out)
+    assert status == 0
+    for key in ("model", "batch", "dtype", "optimizer", "params_bytes", "gradients_bytes",
+                "optimizer_bytes", "saved_activation_bytes", "peak_inference_bytes",
+                "peak_training_bytes", "peak_layer"):
+        assert key in doc
+    assert doc["optimizer_bytes"] == 2 * doc["gradients_bytes"] == 2 * 4 * 60_840
+    assert set(doc["max_batch"]) == {"inference", "training"}
+    assert [set(d) for d in doc["devices"]] == [{"layers", "params_bytes", "peak_bytes", "sends_bytes"}] * 2
+    t = analyse_training(load("lenet5"), batch=8)
+    assert doc["saved_activation_bytes"] == t.saved_bytes
+    assert sum(len(d["layers"]) for d in doc["devices"]) == len(t.rows)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--budget", "lots"], "--budget must be a size"),
+    (["--freeze", "nothing*"], "matches no layer"),
+    (["--devices", "99"], "--devices must be 1 to 7"),
+    (["--optimizer", "adamax"], "adamax"),
+])
+def test_memory_bad_input_is_one_line(capsys, args, fragment):
+    from .helpers import run_cli
+
+    status, out, err = run_cli(capsys, "memory", "lenet5", "--train", *args)
+    assert status == 2 and out == "" and err.count("\n") == 1 and fragment in err, err
+
+
+def test_alexnet_towers_split_the_weights_in_half_and_each_half_fits_a_gtx_580():
+    """Each GPU holds half of every layer's weights (with gradients and momentum: 3 × 4 ×
+    60,965,224 / 2 bytes) and, at batch 128, peaks under 3 GB."""
+    from archcalc.analyses.devices import towers
+
+    model = load("alexnet")
+    t = analyse_training(model, batch=128)
+    halves = towers(t, model, propagate(model), OPTIMIZERS["momentum"], 2)
+    assert [d.params_bytes for d in halves] == [3 * 4 * 60_965_224 // 2] * 2
+    assert all(d.peak_bytes < 3 * 2**30 for d in halves)
+    # conv3, fc6, fc7, fc8 and the softmax read across: each GPU sends half of their inputs
+    sends = 128 * 4 * (256 * 13 * 13 + 9216 + 4096 + 4096 + 1000) // 2
+    assert halves[0].sends_bytes == sends

@@ -106,3 +106,53 @@ def split(t: Training, params: tuple, opt: Optimizer, devices: int, by: str = "m
         peak = max((m.at(t.batch) for m in moments), default=0)
         out.append(Device(d, tuple(rows[i].name for i in idx), held, held + peak, sends[d]))
     return tuple(out)
+
+
+def reads_across(layer, devices: int) -> bool:
+    """Whether a layer split by output channels over ``devices`` towers needs every
+    tower's part of its input: a convolution unless its groups keep each tower's maps
+    apart (AlexNet's groups=2), a dense or RBF layer, a softmax over all classes."""
+    kind = layer.type_name
+    if kind == "conv":
+        return layer.connection_table is not None or layer.groups % devices != 0
+    return kind in ("dense", "rbf", "softmax")
+
+
+def towers(t: Training, model, rows: tuple, opt: Optimizer, devices: int) -> tuple:
+    """Krizhevsky's split (AlexNet, 2012, section 3.2): every layer's filters, units and
+    maps divided evenly over ``devices`` towers, the input image on each; a layer that
+    reads across towers (``reads_across``) receives the other towers' part of its input
+    (kept as long as the input is) and, in its backward, makes the whole input's gradient
+    and sends the other parts back.  ``rows``: the engine's rows of the model."""
+    n = len(t.rows)
+    if not 1 <= devices <= MAX_DEVICES:
+        raise ArchcalcError(f"--devices must be 1 to {MAX_DEVICES:,}, got {devices}")
+    static = [layer_static_bytes(t, opt, r.counts.params, tr.needs.weights)
+              for r, tr in zip(rows, t.rows)]
+    for node, row in zip(model.nodes, rows):
+        if row.counts.params % devices or row.counts.out_shape.dims[0] % devices:
+            raise ArchcalcError(f"does not split evenly into {devices} towers: "
+                                f"{row.counts.out_shape.dims[0]:,} maps or units, "
+                                f"{row.counts.params:,} weights", file=model.file,
+                                line=node.line, layer=node.path)
+    spans, sends, others = [], 0, devices - 1
+    for s in t.spans:
+        if s.node == -1 and s.kind == "tensor":
+            spans.append(s)  # the image: on every tower
+            continue
+        share = replace(s, per_sample=s.per_sample // devices, per_batch=s.per_batch // devices)
+        spans.append(share)
+        crossing = any(r < n and reads_across(model.nodes[r].layer, devices) for r in s.readers)
+        if s.node == -1 or not crossing:
+            continue
+        if s.kind == "tensor":  # the other towers' parts, received and kept as the input is
+            spans.append(replace(share, per_sample=share.per_sample * others, per_batch=0))
+            sends += share.per_sample * others * t.batch
+        elif s.kind == "gradient":  # the whole input's gradient, made then sent back
+            spans.append(replace(share, per_sample=share.per_sample * others, per_batch=0,
+                                 end=share.start))
+    moments = sweep(spans, 2 * n, lambda time: ("", ""))
+    peak = max(m.at(t.batch) for m in moments)
+    held = sum(static) // devices
+    layers = tuple(r.name for r in t.rows)
+    return tuple(Device(d, layers, held, held + peak, sends) for d in range(devices))

@@ -113,8 +113,15 @@ def list_models():
                    "multiplications, divisions, exponentials)")
 @click.option("--symbolic", is_flag=True, help="H, W and batch B as symbols: every figure a formula")
 @click.option("--rf", "with_rf", is_flag=True, help="add receptive field, jump and start columns")
+@click.option("--train", is_flag=True, help="add the training step's columns: backward MACs "
+                                            "and FLOPs, bytes kept for the backward")
+@click.option("--optimizer", "optimizer_name", default="sgd", show_default=True,
+              type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]),
+              help="with --train: the optimizer whose update FLOPs the totals list")
+@click.option("--freeze", "freeze", metavar="PATTERN", multiple=True,
+              help="with --train: layers (fnmatch on their paths) whose weights are not trained")
 def table(model, fmt, input_text, batch, dtype, option_texts, convention, columns_text,
-          symbolic, with_rf):
+          symbolic, with_rf, train, optimizer_name, freeze):
     """Per-layer table of MODEL (a bundled name or a spec file)."""
     from .conventions import apply
     from .render.formatters import FORMATTERS, parse_columns
@@ -132,6 +139,20 @@ def table(model, fmt, input_text, batch, dtype, option_texts, convention, column
         return
     shape = input_shape(spec, input_text)
     report = apply(analyse(spec, shape, batch=batch, dtype=dtype), convention)
+    if train:
+        from .analyses.training import analyse_training, with_training
+        from .render.formatters import TRAIN_KEYS
+
+        if convention != "archcalc":
+            raise click.UsageError("--train gives archcalc's training figures; it takes no --convention")
+        try:
+            step = analyse_training(spec, shape, batch=batch, dtype=dtype, freeze=freeze)
+        except ArchcalcError as err:
+            raise err.at(file=spec.file) from None
+        report = with_training(report, step, optimizer_name)
+        columns = columns or TRAIN_KEYS
+    elif freeze or optimizer_name != "sgd":
+        raise click.UsageError("--freeze and --optimizer go with --train")
     fields = None
     if with_rf:
         from .analyses.receptive import receptive_fields

@@ -262,3 +262,41 @@ def test_alexnet_towers_split_the_weights_in_half_and_each_half_fits_a_gtx_580()
     # conv3, fc6, fc7, fc8 and the softmax read across: each GPU sends half of their inputs
     sends = 128 * 4 * (256 * 13 * 13 + 9216 + 4096 + 4096 + 1000) // 2
     assert halves[0].sends_bytes == sends
+
+
+def test_table_train_json_totals(capsys):
+    import json
+
+    from .helpers import run_cli
+
+    status, out, _ = run_cli(capsys, "table", "lenet5", "--train", "--optimizer", "momentum",
+                             "--batch", "4", "--format", "json")
+    doc = json.loads(out)
+    t = analyse_training(load("lenet5"), batch=4)
+    totals = doc["totals"]
+    assert status == 0
+    assert totals["backward_macs"] == sum(r.backward_macs for r in t.rows)
+    assert totals["train_flops"] == sum(r.forward_flops + r.backward_flops for r in t.rows)
+    assert totals["saved_bytes"] == t.saved_bytes
+    assert totals["optimizer_flops"] == 4 * 60_840 and totals["optimizer"] == "momentum"
+    # LeNet-5's first layer has no input gradient: its backward is its forward's MACs once
+    assert doc["layers"][0]["backward_macs"] == doc["layers"][0]["macs"]
+
+
+def test_table_train_refuses_a_convention_and_freeze_without_train(capsys):
+    from .helpers import run_cli
+
+    status, _, err = run_cli(capsys, "table", "lenet5", "--train", "--convention", "fvcore")
+    assert status == 2 and "no --convention" in err
+    status, _, err = run_cli(capsys, "table", "lenet5", "--freeze", "C1")
+    assert status == 2 and "go with --train" in err
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 2**40 - 1))
+def test_human_units_never_print_an_exponent_below_the_top_unit(n):
+    from archcalc.render.formatters import human_bytes, human_count
+
+    assert "e" not in human_bytes(n) and "e" not in human_count(n)
+    value, unit = (human_bytes(n).split() + [""])[:2]
+    assert float(value) < 1024 or unit == "TiB"

@@ -45,6 +45,11 @@ class TrainingRow:
     backward_flops: int
     saved_bytes: int          # kept for the backward, first keeper of a shared tensor
 
+    @property
+    def train_flops(self) -> int:
+        """The step's FLOPs: the training forward and the backward."""
+        return self.forward_flops + self.backward_flops
+
 
 @dataclass(frozen=True)
 class Moment:
@@ -264,3 +269,14 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
                     sweep(steps, 2 * n, label), tuple(steps),
                     sweep(inference, n, lambda t: (nodes[t].path, "forward")),
                     (saved_batch, saved_sample), trainable, total - trainable)
+
+
+def with_training(report, training: Training, optimizer_name: str):
+    """``report`` carrying the training step's rows (``table --train``)."""
+    from dataclasses import replace
+
+    from .memory import optimizer
+
+    opt = optimizer(optimizer_name)
+    return replace(report, training=training.rows, optimizer=opt.name,
+                   optimizer_flops=training.trainable_params * opt.update_flops)

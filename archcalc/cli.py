@@ -143,13 +143,13 @@ def table(model, fmt, input_text, batch, dtype, option_texts, convention, column
         from .analyses.training import analyse_training, with_training
         from .render.formatters import TRAIN_KEYS
 
-        if convention != "archcalc":
-            raise click.UsageError("--train gives archcalc's training figures; it takes no --convention")
+        from .conventions import apply_training
+
         try:
             step = analyse_training(spec, shape, batch=batch, dtype=dtype, freeze=freeze)
         except ArchcalcError as err:
             raise err.at(file=spec.file) from None
-        report = with_training(report, step, optimizer_name)
+        report = apply_training(with_training(report, step, optimizer_name), convention)
         columns = columns or TRAIN_KEYS
     elif freeze or optimizer_name != "sgd":
         raise click.UsageError("--freeze and --optimizer go with --train")

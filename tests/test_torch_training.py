@@ -48,3 +48,27 @@ def test_saved_bytes_equal_what_autograd_keeps(spec, factory, size):
     model = load(spec)
     ours = analyse_training(model, shape, batch=2).saved_bytes
     assert ours + cpu_dropout_masks(model, shape, 2) == autograd_saved_bytes(module, (2, 3, size, size))
+
+
+@pytest.mark.parametrize("spec, factory, size", [
+    ("mobilenet_v2", "mobilenet_v2", 64), ("resnet18", "resnet18", 64),
+    ("alexnet_torchvision", "alexnet", 224)])
+def test_flopcounter_training_figures_equal_the_tool(spec, factory, size):
+    """`table --train --convention flopcounter` gives what torch.utils.flop_counter counts
+    for a forward and a backward, its overcount of grouped (here depthwise) weight
+    gradients included."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archcalc.conventions import apply, apply_training
+    from archcalc.analyses.training import with_training
+    from archcalc.core.report import analyse
+
+    module = getattr(torchvision.models, factory)(weights=None).train()
+    with FlopCounterMode(display=False) as counter:
+        module(torch.randn(2, 3, size, size)).sum().backward()
+    model = load(spec)
+    shape = Shape.of(3, size, size)
+    report = apply(analyse(model, shape, batch=2), "flopcounter")
+    step = analyse_training(model, shape, batch=2)
+    report = apply_training(with_training(report, step, "sgd"), "flopcounter")
+    assert sum(r.train_flops for r in report.training) == counter.get_total_flops()

@@ -115,6 +115,13 @@ def list_models():
                    "multiplications, divisions, exponentials)")
 @click.option("--symbolic", is_flag=True, help="H, W and batch B as symbols: every figure a formula")
 @click.option("--rf", "with_rf", is_flag=True, help="add receptive field, jump and start columns")
+@click.option("--train", is_flag=True, help="add the training step's columns: backward MACs "
+                                            "and FLOPs, bytes kept for the backward")
+@click.option("--optimizer", "optimizer_name", default="sgd", show_default=True,
+              type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]),
+              help="with --train: the optimizer whose update FLOPs the totals list")
+@click.option("--freeze", "freeze", metavar="PATTERN", multiple=True,
+              help="with --train: layers (fnmatch on their paths) whose weights are not trained")
 @click.option("--depth", type=DEPTH, default=None,
               help="one row per block instance down to depth N (1: the top-level items), "
                    "each the sum of what it holds")
@@ -122,7 +129,7 @@ def list_models():
 @click.option("--wide", is_flag=True, help="text: every column and whole names, however wide "
               "(default: fit $COLUMNS, or 100 columns when not a terminal)")
 def table(models, fmt, input_text, batch, dtype, option_texts, convention, columns_text,
-          symbolic, with_rf, depth, summary, wide):
+          symbolic, with_rf, train, optimizer_name, freeze, depth, summary, wide):
     """Per-layer table of each MODEL (a bundled name or a spec file)."""
     from .render.formatters import combine, parse_columns
 
@@ -132,18 +139,22 @@ def table(models, fmt, input_text, batch, dtype, option_texts, convention, colum
     from .terminal import terminal_width
 
     width = None if wide or fmt != "text" else terminal_width()
+    if not train and (freeze or optimizer_name != "sgd"):
+        raise click.UsageError("--freeze and --optimizer go with --train")
+    training = (optimizer_name, freeze) if train else None
     texts, names = [], []
     for model in models:
         spec = load_with_options(model, option_texts)
         texts.append(_table_text(spec, fmt, input_text, batch, dtype, convention, columns,
-                                 symbolic, with_rf, depth, summary, width))
+                                 symbolic, with_rf, depth, summary, width, training))
         names.append(spec.name)
     click.echo(texts[0] if len(texts) == 1 else combine(fmt, names, texts), nl=False)
 
 
 def _table_text(spec, fmt, input_text, batch, dtype, convention, columns, symbolic, with_rf,
-                depth, summary, width) -> str:
-    """One model's table, as ``table`` prints it."""
+                depth, summary, width, training=None) -> str:
+    """One model's table, as ``table`` prints it (``training``: (optimizer, freeze
+    patterns) with --train)."""
     from .conventions import apply
     from .render.formatters import FORMATTERS
     from .core.report import analyse
@@ -163,6 +174,19 @@ def _table_text(spec, fmt, input_text, batch, dtype, convention, columns, symbol
         return FORMATTERS[fmt](report, columns, **extra)
     shape = input_shape(spec, input_text)
     report = apply(analyse(spec, shape, batch=batch, dtype=dtype), convention)
+    if training is not None:
+        from .analyses.training import analyse_training, with_training
+        from .render.formatters import TRAIN_KEYS
+
+        from .conventions import apply_training
+
+        optimizer_name, freeze = training
+        try:
+            step = analyse_training(spec, shape, batch=batch, dtype=dtype, freeze=freeze)
+        except ArchcalcError as err:
+            raise err.at(file=spec.file) from None
+        report = apply_training(with_training(report, step, optimizer_name), convention)
+        columns = columns or TRAIN_KEYS
     fields = None
     if with_rf:
         from .analyses.receptive import receptive_fields
@@ -522,6 +546,63 @@ def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fm
     if not result.ok:
         click.echo(f"{len(result.disagreements())} checks disagree with the engine", err=True)
         raise click.exceptions.Exit(EXIT_DISAGREE)
+
+
+@cli.command("memory")
+@click.argument("model")
+@click.option("--batch", type=BATCH, default=1, show_default=True, help="batch size")
+@click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default=None,
+              help="element type (float16/bfloat16 train with float32 master weights)")
+@click.option("--train", is_flag=True, help="a training step: gradients, optimizer state, "
+                                            "what the backward keeps")
+@click.option("--optimizer", "optimizer_name", default="sgd", show_default=True,
+              type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]),
+              help="optimizer of the training step")
+@click.option("--freeze", "freeze", metavar="PATTERN", multiple=True,
+              help="layers (fnmatch pattern on their paths) whose weights are not trained")
+@click.option("--budget", metavar="SIZE", help="memory per device, e.g. 24GiB: the largest batch that fits")
+@click.option("--devices", type=click.IntRange(min=1, max=1024), default=None,
+              help="split the model into this many pipeline stages")
+@click.option("--split", "split_kind", type=click.Choice(["pipeline", "towers"]), default="pipeline",
+              show_default=True, help="pipeline stages of whole layers, or every layer's "
+                                      "channels over the devices (AlexNet's towers)")
+@click.option("--balance", type=click.Choice(["memory", "compute"]), default="memory",
+              show_default=True, help="what the pipeline stages balance")
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="output format")
+def memory_command(model, batch, input_text, dtype, train, optimizer_name, freeze, budget,
+                   devices, split_kind, balance, option_texts, fmt):
+    """Memory of MODEL for inference and (--train) a training step; with --budget the
+    largest batch that fits, with --devices a pipeline split."""
+    from .analyses.memory import max_batch, optimizer, parse_size, plan
+    from .analyses.training import analyse_training
+    from .render.memory import format_memory
+
+    spec = load_with_options(model, option_texts)
+    shape = input_shape(spec, input_text)
+    budget_bytes = parse_size(budget) if budget is not None else None
+    try:
+        training = analyse_training(spec, shape, batch=batch, dtype=dtype, freeze=freeze)
+    except ArchcalcError as err:
+        raise err.at(file=spec.file) from None
+    result = plan(training, optimizer_name)
+    fits = max_batch(training, result, budget_bytes) if budget_bytes is not None else None
+    stages = None
+    if devices is not None:
+        from .analyses.devices import split, towers
+        from .core.engine import propagate
+
+        rows = propagate(spec, shape)
+        if split_kind == "towers":
+            stages = towers(training, spec, rows, optimizer(optimizer_name), devices)
+        else:
+            stages = split(training, [row.counts.params for row in rows],
+                           optimizer(optimizer_name), devices, balance)
+    click.echo(format_memory(result, training, fmt, train or fmt == "json", budget_bytes, fits,
+                             stages), nl=False)
 
 
 # click ≥ 8.2 raises this for a group called without a command (older click prints help)

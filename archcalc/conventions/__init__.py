@@ -34,8 +34,8 @@ from ..errors import ArchcalcError, did_you_mean
 from . import flopcounter, fvcore, netscope, ptflops, thop, torchinfo
 from .common import Figures, Layerish, view
 
-__all__ = ["CONVENTIONS", "Convention", "Figures", "Layerish", "apply", "get", "row_figures",
-           "torchinfo_sizes"]
+__all__ = ["CONVENTIONS", "Convention", "Figures", "Layerish", "apply", "apply_training", "get",
+           "row_figures", "torchinfo_sizes"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,26 @@ def apply(report: Report, convention: str) -> Report:
         work.append(f.work)
     own_work = tuple(work) if all(w is not None for w in work) else None
     return replace(report, layers=tuple(rows), convention=convention, work=own_work)
+
+
+def apply_training(report: Report, convention: str) -> Report:
+    """``report`` (with training rows, ``table --train``) with the backward figures
+    ``convention``'s tool counts; only torch.utils.flop_counter counts a backward."""
+    conv = get(convention)
+    if conv.rules is None:
+        return report
+    backward = getattr(conv.rules, "BACKWARD", None)
+    if backward is None:
+        raise ArchcalcError(f"{conv.tool} counts the forward pass only; --train with "
+                            f"--convention takes flopcounter (or archcalc's own figures)")
+    rows = []
+    for r, t in zip(report.layers, report.training):
+        v = view(r, report.batch)
+        rule = backward.get(v.kind)
+        flops = rule(v, t.needs) if rule and t.needs.any else 0
+        rows.append(replace(t, forward_flops=r.flops, backward_macs=flops // 2,
+                            backward_flops=flops))
+    return replace(report, training=tuple(rows))
 
 
 def torchinfo_sizes(report: Report) -> dict:

@@ -6,6 +6,14 @@ of addmm not counted.  Only matrix products and convolutions (and attention) hav
 registered formula (``flop_registry``: mm, addmm, bmm, baddbmm, the convolutions, the
 attention kernels); every other op counts 0, among them every activation, layer, group and
 instance norm, channel shuffle and the layer-scale product.  MACs here are its FLOPs / 2.
+
+Training (``BACKWARD``): ``conv_backward_flop`` counts the input's gradient as a
+transposed convolution (right: the forward's FLOPs) and the weights' gradient as
+``conv_flop_count(t(x), t(grad_out), t(grad_weight))``, which reads C_in from the
+transposed input, not C_in/groups: a grouped convolution's weight gradient is counted
+``groups`` times (a depthwise one C_in times) what it performs.  archcalc reproduces the
+tool, error included (docs/conventions-compared.md); its own figure is the right one.
+``mm``'s backward: two products of the forward's size, each when its gradient is needed.
 """
 from __future__ import annotations
 
@@ -30,6 +38,26 @@ IGNORED = {kind: _NO_FORMULA for kind in (
     "concat", "crop", "upsample", "silu", "hardswish", "hardsigmoid", "gelu", "leaky_relu",
     "elu", "prelu", "mish", "layernorm", "groupnorm", "instancenorm", "channel_shuffle",
     "identity", "stochastic_depth", "layer_scale")}
+
+
+def _conv_backward(v: Layerish, needs) -> int:
+    forward = 2 * v.n * weights(v) * spatial(v)
+    groups = 1 if v.layer.connection_table is not None else v.layer.groups
+    return (forward if needs.input else 0) + (forward * groups if needs.weights else 0)
+
+
+def _dense_backward(v: Layerish, needs) -> int:
+    forward = 2 * v.n * weights(v)
+    return forward * (int(needs.input) + int(needs.weights))
+
+
+def _own_backward(v: Layerish, needs) -> int:
+    return 2 * v.n * v.layer.backward(v.x, v.y, needs).macs
+
+
+#: the tool's backward FLOPs of a training step, for the types it counts; 0 for the others
+BACKWARD = {"conv": _conv_backward, "dense": _dense_backward,
+            "subsample": _own_backward, "rbf": _own_backward}
 
 
 def ignored(v: Layerish) -> Figures:

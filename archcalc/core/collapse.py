@@ -81,7 +81,29 @@ def collapse(report: Report, depth: int) -> Report:
         for i in members:
             total = total + work[i]
         works.append(total)
-    return replace(report, layers=tuple(rows), work=tuple(works))
+    training = getattr(report, "training", None)
+    if training is not None:  # table --train: the step's rows summed the same way
+        training = tuple(_sum_rows([training[i] for i in members], name if block else None)
+                         for name, block, members in groups([r.name for r in report.layers], depth))
+    return replace(report, layers=tuple(rows), work=tuple(works), training=training)
+
+
+def _sum_rows(held: list, block: str | None):
+    """One row of a per-layer dataclass (the training step's) for the rows ``held``: its
+    integer fields summed, the others the first row's; named ``block`` when it sums one."""
+    from dataclasses import fields
+
+    first = held[0]
+    if block is None:
+        return first
+    sums = {}
+    for f in fields(first):
+        values = [getattr(r, f.name) for r in held]
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            sums[f.name] = sum(values)
+    extra = {k: v for k, v in (("name", block), ("type", BLOCK_TYPE))
+             if k in {f.name for f in fields(first)}}
+    return replace(first, **sums, **extra)
 
 
 _FIELDS = ("name", "type", "in_shape", "out_shape", *COUNT_FIELDS, "layer", "in_shapes")

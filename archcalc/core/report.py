@@ -57,6 +57,11 @@ class Report:
     convention: str = "archcalc"
     #: per-row operation split (archcalc.core.work.Work) when a convention defines its own
     work: tuple | None = field(default=None, compare=False, repr=False)
+    #: table --train: a training step's row per layer (archcalc.analyses.training), the
+    #: optimizer and its update's FLOPs
+    training: tuple | None = field(default=None, compare=False, repr=False)
+    optimizer: str | None = None
+    optimizer_flops: int | None = None
 
     @cached_property
     def totals(self) -> Totals:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.backward import NOTHING, Backward, Extra, Needs, Saved
 from ..core.shapes import Shape
 from ..core.work import Work
 from ..spec.fields import attr, choice, fraction, number
@@ -50,6 +51,62 @@ ACTIVATIONS = {
 GELU_TANH = Work(multiplications=6, additions=2, exponentials=1)
 
 
+#: The backward of each activation, per element, and what autograd keeps for it: the
+#: function's result ("output") or its argument ("input"), as PyTorch's derivatives.yaml
+#: writes each derivative.  Counted as the forward counts: a sigmoid, exp, erf or tanh
+#: re-evaluated is one exponential; a masked select (relu's, hardtanh's) a comparison.
+GRADIENTS = {
+    # threshold_backward(grad, result, 0): the mask of the result
+    "relu": (Work(comparisons=1), "output"),
+    # hardtanh_backward(grad, self, 0, 6): both ends
+    "relu6": (Work(comparisons=2), "input"),
+    # tanh_backward: g·(1 − y²)
+    "tanh": (Work(multiplications=2, additions=1), "output"),
+    # sigmoid_backward: g·y·(1 − y)
+    "sigmoid": (Work(multiplications=2, additions=1), "output"),
+    # softmax_backward_data: y·(g − Σ g·y): a product, the sum, a subtract, a product
+    "softmax": (Work(multiplications=2, additions=2), "output"),
+    # silu_backward: g·σ(x)·(1 + x·(1 − σ(x))): σ again, two adds, three products
+    "silu": (Work(exponentials=1, additions=2, multiplications=3), "input"),
+    # hardsigmoid_backward: −3 < x < 3 ? g/6 : 0
+    "hardsigmoid": (Work(comparisons=2, divisions=1), "input"),
+    # hardswish_backward: x < −3 ? 0 : x ≤ 3 ? g·(2x + 3)/6 : g
+    "hardswish": (Work(comparisons=2, multiplications=2, additions=1, divisions=1), "input"),
+    # gelu_backward (erf): g·(Φ(x) + x·φ(x)): Φ (erf, 2 products, an add), φ (x², a
+    # scaling, exp), x·φ, the add and the product with g
+    "gelu": (Work(exponentials=2, multiplications=6, additions=2), "input"),
+    # leaky_relu_backward: x > 0 ? g : slope·g
+    "leaky_relu": (Work(comparisons=1, multiplications=1), "input"),
+    # elu_backward(is_result=false): x > 0 ? g : g·α·eˣ
+    "elu": (Work(comparisons=1, exponentials=1, multiplications=2), "input"),
+    # prelu: x > 0 ? g : a·g (the slope's own gradient is counted by the layer)
+    "prelu": (Work(comparisons=1, multiplications=1), "input"),
+    # mish_backward: g·(tanh(sp) + x·σ(x)·(1 − tanh²(sp))), sp = softplus(x): exp, log,
+    # tanh and σ, four products, two adds
+    "mish": (Work(exponentials=4, multiplications=4, additions=2), "input"),
+}
+
+#: gelu's tanh form backward: the inner polynomial (x², x³, 2 scalings, an add), tanh,
+#: then ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715·x²) and the product with g
+GELU_TANH_GRADIENT = Work(multiplications=11, additions=4, exponentials=1)
+
+
+def activation_backward(name: str | None, n) -> Work:
+    """The backward work of activation ``name`` (None: none) over ``n`` elements."""
+    return GRADIENTS[name][0] * n if name else Work()
+
+
+def activation_saved(name: str | None, n, folded: bool = True) -> Saved:
+    """What autograd keeps for activation ``name`` over ``n`` elements: its result (the
+    row's output), or its argument — for an activation folded into a conv, dense or add
+    row, the pre-activation tensor, a tensor of its own."""
+    if not name:
+        return NOTHING
+    if GRADIENTS[name][1] == "output":
+        return Saved(output=True)
+    return Saved(extras=(Extra("pre-activation", n),)) if folded else Saved(inputs=(0,))
+
+
 def activation_work(name: str | None, n) -> Work:
     """The work of activation ``name`` (None: no activation) over ``n`` elements."""
     return ACTIVATIONS[name] * n if name else Work()
@@ -68,6 +125,12 @@ class Elementwise(Layer):
     def attrs(self) -> dict:
         """The function's parameters, as the NumPy forms take them (none by default)."""
         return {}
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        return Backward(work=activation_backward(self.type_name, y.numel) if needs.input else Work())
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        return activation_saved(self.type_name, y.numel, folded=False) if needs.input else NOTHING
 
     def workspace(self, x: Shape, batch: int = 1) -> int:
         """The block-sized temporaries of the functions evaluated block by block
@@ -154,6 +217,11 @@ class GELU(Elementwise):
             return GELU_TANH * y.numel
         return activation_work("gelu", y.numel)
 
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        if self.approximate == "tanh" and needs.input:
+            return Backward(work=GELU_TANH_GRADIENT * y.numel)
+        return super().backward(x, y, needs)
+
 
 @register
 @dataclass(frozen=True)
@@ -205,6 +273,18 @@ class PReLU(Elementwise):
     def workspace(self, x: Shape, batch: int = 1) -> int:
         return 0  # min(x, 0) is the output buffer; the slopes' (C,) factor is not counted
 
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """The input's gradient as leaky_relu's; the slopes' gradient Σ g·x over the
+        negative entries: a product and an add per element."""
+        work = super().backward(x, y, needs).work
+        if needs.weights:
+            work = work + Work(multiplications=y.numel, additions=y.numel)
+        return Backward(work=work)
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """Its input (for either gradient); the slopes are parameters."""
+        return Saved(inputs=(0,)) if needs.any else NOTHING
+
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """weight (1,) or (C,), as PyTorch's PReLU: drawn around ``init`` (±17 %) so a test
         sees which channel got which slope."""
@@ -248,12 +328,26 @@ class Dropout(Layer):
     type_name = "dropout"
     is_view = True
     rate: float = attr(fraction, 0.5, "probability of zeroing a unit in training")
+    train_is_view = False
 
     def out_shape(self, x: Shape) -> Shape:
         return x
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work()  # inference: the identity
+
+    def train_work(self, x: Shape, y: Shape) -> Work:
+        """native_dropout: a random draw compared with the rate, the mask and the scale
+        applied: a comparison and two products per element."""
+        return Work(comparisons=y.numel, multiplications=2 * y.numel)
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """native_dropout_backward: g · mask · 1/(1 − rate)."""
+        return Backward(work=Work(multiplications=2 * y.numel) if needs.input else Work())
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """The boolean mask, one byte per element."""
+        return Saved(extras=(Extra("mask", y.numel, 1),)) if needs.input else NOTHING
 
     def forward(self, x, weights, ops):
         """Inference: the input itself.  Training (``ops.training``): each unit kept with
@@ -277,12 +371,26 @@ class StochasticDepth(Layer):
     type_name = "stochastic_depth"
     is_view = True
     rate: float = attr(fraction, doc="probability of dropping a sample's branch in training")
+    train_is_view = False
 
     def out_shape(self, x: Shape) -> Shape:
         return x
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work()  # inference: the identity
+
+    def train_work(self, x: Shape, y: Shape) -> Work:
+        """One draw per sample compared with the rate and divided by 1 − rate (the noise),
+        then input · noise: a product per element."""
+        return Work(comparisons=1, divisions=1, multiplications=y.numel)
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """mul's backward: g · noise."""
+        return Backward(work=Work(multiplications=y.numel) if needs.input else Work())
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """The (N, 1, …) noise: one value per sample."""
+        return Saved(extras=(Extra("noise", 1),)) if needs.input else NOTHING
 
     def forward(self, x, weights, ops):
         """Inference: the input itself.  Training (``ops.training``): one Bernoulli draw per
@@ -308,6 +416,12 @@ class Identity(Layer):
     def work(self, x: Shape, y: Shape) -> Work:
         return Work()  # a view
 
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        return Backward()  # the gradient passes through (reshaped)
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        return NOTHING
+
     def forward(self, x, weights, ops):
         return x
 
@@ -324,6 +438,12 @@ class Flatten(Layer):
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work()  # a view
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        return Backward()  # the gradient passes through (reshaped)
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        return NOTHING
 
     def forward(self, x, weights, ops):
         return x.reshape(x.shape[0], -1)

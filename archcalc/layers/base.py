@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..core.backward import Backward, Needs, Saved
 from ..core.shapes import Shape, Size
 from ..core.windows import Keep
 from ..core.work import Work
@@ -80,6 +81,27 @@ class Layer:
         activations...).  FLOPs = 2 × MACs + its total: the one definition of both.  Every
         type states it, even when it is nothing (a test checks), so none is 0 by omission."""
         raise NotImplementedError(f"layer type '{self.type_name}' defines no work split")
+
+    # --- training (archcalc.core.backward; docs/conventions.md, "Training") --------------
+
+    #: True when the training forward makes no new tensor; None: as at inference
+    #: (dropout and stochastic depth are views at inference only)
+    train_is_view: ClassVar[bool | None] = None
+
+    def train_work(self, x: Shape, y: Shape) -> Work:
+        """The forward's elementwise work in training mode: as at inference but for the
+        layers whose training forward differs (batch statistics, dropout masks)."""
+        return self.work(x, y)
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """Per-sample MACs and elementwise work of this layer's backward, computing the
+        gradients ``needs`` asks for.  Every type states it (a test checks)."""
+        raise NotImplementedError(f"layer type '{self.type_name}' defines no backward")
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """What PyTorch's autograd keeps from this layer's forward for that backward.
+        Every type states it (a test checks)."""
+        raise NotImplementedError(f"layer type '{self.type_name}' states nothing saved")
 
     def geometry(self, x: Shape):
         """The :class:`~archcalc.core.windows.Geometry` of a windowed layer, else None."""

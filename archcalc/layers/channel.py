@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.shapes import Shape, is_known
+from ..core.backward import NOTHING, Backward, Needs, Saved
 from ..core.work import Work
 from ..errors import ShapeError
 from ..spec.fields import attr, number, positive_int
@@ -35,6 +36,12 @@ class ChannelShuffle(Layer):
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work()  # a copy in another order
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        return Backward()  # the inverse permutation of the gradient: a copy
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        return NOTHING
 
     def forward(self, x, weights, ops):
         """One strided copy: the output seen as (N, C/g, g, …) receives the input seen as
@@ -71,6 +78,16 @@ class LayerScale(Layer):
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(multiplications=y.numel)
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """The input's gradient g·γ; γ's gradient Σ g·x over positions and samples."""
+        n = y.numel
+        return Backward(work=Work(multiplications=n if needs.input else 0) +
+                        (Work(multiplications=n, additions=n) if needs.weights else Work()))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """Its input, for γ's gradient (γ itself is a parameter)."""
+        return Saved(inputs=(0,)) if needs.weights else NOTHING
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """gamma (C,), drawn around ``init`` (±17 %) so a test sees which channel got which

@@ -8,7 +8,8 @@ from ..spec.fields import attr, boolean, optional, positive_int
 from ..core.shapes import Shape, is_known
 from ..core.windows import Whole
 from ..core.work import Work
-from .activation import activation_work
+from ..core.backward import NOTHING, Backward, Needs, Saved
+from .activation import activation_backward, activation_saved, activation_work
 from .base import Layer, register
 from .folded import activation_attr
 
@@ -69,6 +70,20 @@ class Dense(FullyConnected):
         """A bias add per output, then the folded activation."""
         return Work(additions=self.units if self.bias else 0) + activation_work(self.activation, y.numel)
 
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """addmm's backward: g·W for the input, gᵀ·x for the weights (in·out MACs each),
+        the bias gradient the sum of g (an add per output)."""
+        macs = self.macs(x, y)
+        bias = Work(additions=self.units) if self.bias and needs.weights else Work()
+        return Backward(input_macs=macs if needs.input else 0,
+                        weight_macs=macs if needs.weights else 0,
+                        work=bias + activation_backward(self.activation, y.numel))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """The (flattened) input for the weights' gradient; the folded activation's."""
+        own = Saved(inputs=(0,)) if needs.weights else NOTHING
+        return own + activation_saved(self.activation, y.numel)
+
     def workspace(self, x: Shape, batch: int = 1) -> int:
         """None besides a folded softmax's maximum and sum (one value per sample)."""
         return batch if self.activation == "softmax" else 0
@@ -116,6 +131,18 @@ class RBF(FullyConnected):
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(additions=self.params(x))  # (x_i − w_ij): one subtraction per weight
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """∂y_j/∂x_i = 2(x_i − w_ij): the differences again (a subtraction per weight), the
+        factor 2 on each output's gradient, then g·diff summed over the units for the
+        input and over the batch for the centres: in·out MACs each."""
+        macs = self.macs(x, y)
+        return Backward(input_macs=macs if needs.input else 0,
+                        weight_macs=macs if needs.weights else 0,
+                        work=Work(additions=macs, multiplications=self.units))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        return Saved(inputs=(0,)) if needs.any else NOTHING
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """weight (out, in): the centres of the output units."""

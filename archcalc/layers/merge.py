@@ -15,7 +15,8 @@ from ..core.windows import Geometry, Union
 from ..core.work import Work
 from ..errors import ShapeError
 from ..spec.fields import attr, choice
-from .activation import activation_work
+from ..core.backward import NOTHING, Backward, Extra, Needs, Saved
+from .activation import activation_backward, activation_saved, activation_work
 from .base import Layer, register
 from .folded import activation_attr
 
@@ -55,6 +56,14 @@ class Add(Merge):
 
     def work(self, xs: tuple, y: Shape) -> Work:
         return Work(additions=(len(xs) - 1) * y.numel) + activation_work(self.activation, y.numel)
+
+    def backward(self, xs: tuple, y: Shape, needs: Needs) -> Backward:
+        """The output's gradient is every input's (no arithmetic), after the folded
+        activation's derivative."""
+        return Backward(work=activation_backward(self.activation, y.numel) if needs.input else Work())
+
+    def saved(self, xs: tuple, y: Shape, needs: Needs) -> Saved:
+        return activation_saved(self.activation, y.numel) if needs.input else NOTHING
 
     def forward(self, xs, weights, ops):
         from .npkit import activate
@@ -106,6 +115,22 @@ class Multiply(Merge):
     def work(self, xs: tuple, y: Shape) -> Work:
         return Work(multiplications=(len(xs) - 1) * y.numel)
 
+    def backward(self, xs: tuple, y: Shape, needs: Needs) -> Backward:
+        """As PyTorch's chain of k − 1 binary products: each gives both its operands'
+        gradients (two products per output element), and an input broadcast to the
+        output (a gate) sums its gradient back: output − input elements adds."""
+        if not needs.input:
+            return Backward()
+        sums = sum(y.numel - x.numel for x in self._maps(xs))
+        return Backward(work=Work(multiplications=2 * (len(xs) - 1) * y.numel, additions=sums))
+
+    def saved(self, xs: tuple, y: Shape, needs: Needs) -> Saved:
+        """Every input, and the k − 2 partial products of a longer chain."""
+        if not needs.input:
+            return NOTHING
+        partial = (Extra("partial products", (len(xs) - 2) * y.numel),) if len(xs) > 2 else ()
+        return Saved(inputs=tuple(range(len(xs))), extras=partial)
+
     def forward(self, xs, weights, ops):
         import numpy as np
 
@@ -143,6 +168,12 @@ class Concat(Merge):
     def work(self, xs: tuple, y: Shape) -> Work:
         return Work()  # a copy, no arithmetic
 
+    def backward(self, xs: tuple, y: Shape, needs: Needs) -> Backward:
+        return Backward()  # each input's gradient is a slice of the output's
+
+    def saved(self, xs: tuple, y: Shape, needs: Needs) -> Saved:
+        return NOTHING
+
     def forward(self, xs, weights, ops):
         import numpy as np
 
@@ -170,6 +201,12 @@ class Crop(Merge):
 
     def work(self, xs: tuple, y: Shape) -> Work:
         return Work()  # a view
+
+    def backward(self, xs: tuple, y: Shape, needs: Needs) -> Backward:
+        return Backward()  # the gradient written into the cropped window, zeros around it
+
+    def saved(self, xs: tuple, y: Shape, needs: Needs) -> Saved:
+        return NOTHING
 
     def offsets(self, xs: tuple) -> tuple:
         x, like = xs

@@ -9,6 +9,7 @@ from ..errors import ShapeError, SpecError
 from ..spec.fields import attr, boolean, number, positive_int
 from ..core.shapes import Shape, is_known
 from ..core.windows import Whole
+from ..core.backward import NOTHING, Backward, Extra, Needs, Saved
 from ..core.work import Work
 from .base import Layer, register
 
@@ -67,6 +68,22 @@ class LRN(Layer):
         return Work(multiplications=taps + y.numel, additions=taps, divisions=y.numel,
                     exponentials=y.numel)
 
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """Caffe's CrossChannelBackward: r = g·y / scale (a product, a divide), r summed
+        over each window (a tap each), g·scale^(−β) (a power, a product) less
+        2αβ/n · x · Σr (two products, a subtract)."""
+        if not needs.input:
+            return Backward()
+        n = y.numel
+        return Backward(work=Work(additions=self._taps(x) + n, multiplications=4 * n,
+                                  divisions=n, exponentials=n))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """Its input, its output and the scale (k + α/n Σ x²), as Caffe keeps them."""
+        if not needs.input:
+            return NOTHING
+        return Saved(inputs=(0,), output=True, extras=(Extra("scale", y.numel),))
+
     def workspace(self, x: Shape, batch: int = 1) -> int:
         """The squares, zero-padded along channels: (C + size − 1)·H·W per sample."""
         return batch * (x.channels + self.size - 1) * x.numel // x.channels
@@ -111,6 +128,22 @@ class BatchNorm(Layer):
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(multiplications=y.numel, additions=y.numel)  # folded scale and shift
+
+    def train_work(self, x: Shape, y: Shape) -> Work:
+        """Training normalises by the batch's own statistics: per element, the mean's add,
+        the variance's subtract, square and add, the normalising product, γ and β
+        (:func:`normalisation_work`); the per-channel steps (divisions and a square root per
+        channel, once per batch) do not grow with the batch and are left out."""
+        return normalisation_work(y.numel, 0, True)
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        return Backward(work=normalisation_backward(y.numel, 0, True, needs))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """native_batch_norm: its input and the batch's mean and 1/std per channel."""
+        if not needs.any:
+            return NOTHING
+        return Saved(inputs=(0,), extras=(Extra("batch mean and 1/std", 2 * x.channels, per_batch=True),))
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """gamma, beta (trainable, (C,)); running_mean, running_var (buffers, (C,))."""
@@ -160,6 +193,26 @@ def normalisation_work(elements, sets, affine: bool) -> Work:
     return work
 
 
+def normalisation_backward(elements, sets, affine: bool, needs) -> Work:
+    """Backward of a normalisation over ``elements`` values in ``sets`` sets (per sample;
+    0 for batch norm, whose sets span the batch): with x̂ = (x − μ)·rstd recomputed (an
+    add, a product) and h = g·γ (a product when affine),
+
+        input     rstd · (h − mean(h) − x̂ · mean(h·x̂)): the product h·x̂, two sums, two
+                  subtractions, two products per element, and the two means' divisions
+                  per set
+        weights   dγ = Σ g·x̂ (a product, an add), dβ = Σ g (an add) per element
+    """
+    m, k = elements, sets
+    work = Work()
+    if needs.input:
+        work = Work(additions=4 * m, multiplications=4 * m + (m if affine else 0), divisions=2 * k)
+    if affine and needs.weights:
+        recompute = Work() if needs.input else Work(additions=m, multiplications=m)
+        work = work + recompute + Work(multiplications=m, additions=2 * m)
+    return work
+
+
 class Normalisation(Layer):
     """y = (x − μ) / √(σ² + ε) · γ + β, μ and σ² (biased, as PyTorch) computed from the
     sample at inference over each normalisation set; γ, β per channel when affine."""
@@ -183,6 +236,17 @@ class Normalisation(Layer):
     def work(self, x: Shape, y: Shape) -> Work:
         k, s = self.sets(x)
         return normalisation_work(y.numel, k, self.affine)
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        k, s = self.sets(x)
+        return Backward(work=normalisation_backward(y.numel, k, self.affine, needs))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """native_layer_norm / native_group_norm: the input, and a mean and 1/std per set."""
+        if not needs.any:
+            return NOTHING
+        k, s = self.sets(x)
+        return Saved(inputs=(0,), extras=(Extra("mean and 1/std", 2 * k),))
 
     def init_weights(self, x: Shape, rng, dtype) -> dict:
         """gamma, beta (C,) when affine (PyTorch's weight and bias), drawn around 1 and 0."""

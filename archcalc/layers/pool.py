@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from ..core.shapes import Shape, ceildiv, per_axis, product
 from ..core.windows import Geometry, Keep, Whole, window_geometry
+from ..core.backward import NOTHING, Backward, Extra, Needs, Saved
 from ..core.work import Work
 from ..errors import ArchcalcError, SpecError
 from ..spec.fields import attr, axes, boolean, optional, padding
-from .activation import activation_work
+from .activation import activation_backward, activation_saved, activation_work
 from .base import Layer, register, require_map
 from .folded import activation_attr
 
@@ -77,6 +78,15 @@ class MaxPool(Window):
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(comparisons=(self.window_taps(x) - 1) * y.numel)
 
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """max_pool_with_indices_backward: each output's gradient added to the input cell
+        its index names (an add per output)."""
+        return Backward(work=Work(additions=y.numel) if needs.input else Work())
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """Its input and the int64 index of each output's maximum."""
+        return Saved(inputs=(0,), extras=(Extra("indices", y.numel, 8),)) if needs.input else NOTHING
+
     def forward(self, x, weights, ops):
         """Padding is −∞, so a padded cell never wins; ceil mode's overhang likewise."""
         import numpy as np
@@ -108,6 +118,17 @@ class AvgPool(Window):
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(additions=(self.window_taps(x) - 1) * y.numel, divisions=y.numel)
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """avg_pool_backward: each output's gradient divided by its count and added to
+        every cell of its window (a divide per output, an add per tap)."""
+        if not needs.input:
+            return Backward()
+        return Backward(work=Work(additions=self.window_taps(x) * y.numel, divisions=y.numel))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """avg_pool2d's derivative names its input (kept, though only its shape is read)."""
+        return Saved(inputs=(0,)) if needs.input else NOTHING
 
     def workspace(self, x: Shape, batch: int = 1) -> int:
         """The padded copy (as every window pool), held while the divisors are made and
@@ -169,6 +190,20 @@ class Subsample(Window):
         """The bias add per output, then the squashing function."""
         return Work(additions=y.numel) + activation_work(self.activation, y.numel)
 
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """The input's gradient a[c]·g to every tap (MACs as the forward); the
+        coefficient's Σ g·(window sum), the sums made again (taps − 1 adds per output);
+        the bias's Σ g; after the squashing function's derivative."""
+        taps = self.window_taps(x)
+        weights = Work(additions=taps * y.numel) if needs.weights else Work()
+        return Backward(input_macs=taps * y.numel if needs.input else 0,
+                        weight_macs=y.numel if needs.weights else 0,
+                        work=weights + activation_backward(self.activation, y.numel))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        own = Saved(inputs=(0,)) if needs.weights else NOTHING
+        return own + activation_saved(self.activation, y.numel)
+
     def workspace(self, x: Shape, batch: int = 1) -> int:
         """The padded copy (as every window pool), or, later, a folded softmax's maximum
         and sum (one value per output position)."""
@@ -211,6 +246,17 @@ class GlobalAvgPool(Layer):
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(additions=x.numel - x.channels, divisions=x.channels)
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """As adaptive pooling to 1: each map's gradient divided by H·W and added to every
+        cell (a divide per map, an add per input cell)."""
+        if not needs.input:
+            return Backward()
+        return Backward(work=Work(additions=x.numel, divisions=x.channels))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        """torchvision's AdaptiveAvgPool2d(1): _adaptive_avg_pool2d_backward names its input."""
+        return Saved(inputs=(0,)) if needs.input else NOTHING
 
     def field_rule(self, x: Shape):
         return Whole()
@@ -286,6 +332,16 @@ class AdaptiveAvgPool(Layer):
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work(additions=self._taps(x) - y.numel, divisions=y.numel)
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """_adaptive_avg_pool_backward: each output's gradient divided by its window's size
+        and added to its cells (a divide per output, an add per tap)."""
+        if not needs.input:
+            return Backward()
+        return Backward(work=Work(additions=self._taps(x), divisions=y.numel))
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        return Saved(inputs=(0,)) if needs.input else NOTHING
 
     def field_rule(self, x: Shape):
         """The largest window along each axis, with no grid left; none when the size is kept."""

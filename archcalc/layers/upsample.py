@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from ..core.shapes import Shape, per_axis
 from ..core.windows import Refine
+from ..core.backward import NOTHING, Backward, Needs, Saved
 from ..core.work import Work
 from ..spec.fields import attr, axes, choice
 from .base import Layer, register, require_map
@@ -31,6 +32,13 @@ class Upsample(Layer):
 
     def work(self, x: Shape, y: Shape) -> Work:
         return Work()  # copies only
+
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        """upsample_nearest_backward: each input cell sums the gradients of its copies."""
+        return Backward(work=Work(additions=y.numel - x.numel) if needs.input else Work())
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        return NOTHING  # sizes only
 
     def field_rule(self, x: Shape):
         return Refine(per_axis(self.scale, len(x.spatial), "scale"))

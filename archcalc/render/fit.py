@@ -3,8 +3,8 @@ columns that matter least dropped (and named in a note).  Works on cells already
 rendered; it computes nothing.
 
 The order columns go in (:data:`DROP_ORDER`): connections (LeNet-5's sense, the figure
-least asked for), FLOPs (2·MACs plus the elementwise work: the MACs stay), the type, the
-output shape, the activation memory.  The layer name, params and MACs always stay.  A
+least asked for), FLOPs (2·MACs plus the elementwise work: the MACs stay), with --train
+the backward's FLOPs and kept bytes, the type, the output shape, the activation memory.  The layer name, params and MACs always stay.  A
 path is shortened part by part, the longest first, keeping each part's start and end
 (``features.denseblock3/23/conv2`` → ``featu…block3/23/conv2``); a column of names is
 never cut below :data:`MIN_NAME` characters while a column can still go.
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Columns dropped to fit, first to last (keys of archcalc.render.formatters.COLUMNS).
-DROP_ORDER = ("connections", "flops", "type", "output", "activation_bytes")
+#: Columns dropped to fit, first to last (keys of archcalc.render.formatters.COLUMNS;
+#: with --train the backward's FLOPs and kept bytes go before the type).
+DROP_ORDER = ("connections", "flops", "backward_flops", "saved_bytes", "type", "output",
+              "activation_bytes")
 #: Narrowest the name column gets while a column can still be dropped instead.
 MIN_NAME = 16
 #: Narrowest any abbreviated name gets.

@@ -16,6 +16,8 @@ class Column:
     header: str        # the table heading
     numeric: bool = True
     default: bool = True  # shown without --columns
+    #: read from the report's training rows (table --train) rather than its layers
+    training: bool = False
 
 
 COLUMNS = (
@@ -34,12 +36,22 @@ COLUMNS = (
     Column("multiplications", "multiplications", default=False),
     Column("divisions", "divisions", default=False),
     Column("exponentials", "exponentials", default=False),
+    # a training step (table --train; archcalc.analyses.training), opt-in
+    Column("backward_macs", "bwd MACs", default=False, training=True),
+    Column("backward_flops", "bwd FLOPs", default=False, training=True),
+    Column("train_flops", "train FLOPs", default=False, training=True),
+    Column("saved_bytes", "kept", default=False, training=True),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 DEFAULT_KEYS = tuple(c.key for c in COLUMNS if c.default)
 #: the text and LaTeX tables leave the element count to the other formats so AlexNet
 #: fits 100 columns; its memory (activations × dtype bytes) is shown instead
 NARROW_KEYS = tuple(k for k in DEFAULT_KEYS if k != "activations")
+#: the columns of ``table --train``: the forward's, then the backward's and what it keeps
+TRAIN_KEYS = ("name", "type", "output", "params", "macs", "flops", "backward_macs",
+              "backward_flops", "saved_bytes")
+#: columns printed in binary byte units in text
+BYTE_KEYS = ("activation_bytes", "saved_bytes")
 
 
 def parse_columns(text: str) -> tuple[str, ...]:
@@ -104,26 +116,39 @@ def human_bytes(n: int) -> str:
     """Binary units, three significant figures: 1,161,600 → '1.11 MiB'."""
     for power, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB")):
         if n < 1024 ** (power + 1) or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{_three_figures(n, 1024 ** power)} {unit}"
+            if unit == "B":
+                return f"{n} B"
+            text = _three_figures(n, 1024 ** power)
+            if "e" not in text or unit == "TiB":  # 1,048,000 B is 0.999 MiB, not 1.02e+03 KiB
+                return f"{text} {unit}"
     raise AssertionError("unreachable")
 
 
 def human_count(n: int) -> str:
     """Decimal units for a summary line: 60,965,224 → '61.0 M'."""
-    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
-        if n >= scale:
-            return f"{_three_figures(n, scale)} {unit}"
-    return str(n)
+    units = (("k", 10**3), ("M", 10**6), ("G", 10**9), ("T", 10**12))
+    if n < 1000:
+        return str(n)
+    for i, (unit, scale) in enumerate(units):
+        if i == len(units) - 1 or n < units[i + 1][1]:
+            text = _three_figures(n, scale)
+            if "e" not in text or unit == "T":  # 999,999 is 1.00 M, not 1e+03 k
+                return f"{text} {unit}"
+    raise AssertionError("unreachable")
 
 
 def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
     """Per-row values of ``keys`` (str, or int for counts; a formula string in symbolic
     mode) and the totals row; with ``rf`` (table --rf) the receptive-field cells follow."""
     work = None
-    if any(not BY_KEY[k].default for k in keys):
+    if any(not BY_KEY[k].default and not BY_KEY[k].training for k in keys):
         from ..core.work import report_work
 
         work = report_work(report)
+    training = getattr(report, "training", None)
+    if training is None and any(BY_KEY[k].training for k in keys):
+        raise ArchcalcError("the training columns (backward_macs, backward_flops, train_flops, "
+                            "saved_bytes) need --train")
     rows = []
     for i, r in enumerate(report.layers):
         row = []
@@ -134,6 +159,8 @@ def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
                 row.append(getattr(r, k))
             elif BY_KEY[k].default:
                 row.append(_exact(getattr(r, k)))
+            elif BY_KEY[k].training:
+                row.append(_exact(getattr(training[i], k)))
             else:
                 row.append(_exact(getattr(work[i], k)))
         rows.append(row)
@@ -146,6 +173,8 @@ def _raw(report: Report, keys, rf=None) -> tuple[list[list], list]:
             total.append("")
         elif BY_KEY[k].default:
             total.append(_exact(getattr(t, k)))
+        elif BY_KEY[k].training:
+            total.append(_exact(sum(getattr(r, k) for r in training)))
         else:
             total.append(_exact(sum(getattr(w, k) for w in work)))
     if rf is not None:
@@ -175,7 +204,7 @@ def _cells(report: Report, keys, number: Callable[[int], str],
     def cell(k, v):
         if isinstance(v, str):
             return v
-        return byte_cell(v) if k == "activation_bytes" else number(v)
+        return byte_cell(v) if k in BYTE_KEYS else number(v)
 
     # zip stops at the last key: RF cells (already strings) are kept by the slice
     return ([[cell(k, v) for k, v in zip(keys, row)] + row[len(keys):] for row in rows],
@@ -269,7 +298,8 @@ def format_text(report: Report, columns=None, rf=None, width: int | None = None,
         from .fit import DROP_ORDER, fit, wrap
 
         every = list(keys) + [f"rf:{h}" for h in headers[len(keys):]]
-        droppable = DROP_ORDER if columns is None else ()
+        # the default columns (a table's, or --train's) give way; chosen ones do not
+        droppable = DROP_ORDER if columns is None or columns == TRAIN_KEYS else ()
         full = len(simple_table(rows + [total], headers, numeric)[1])
         fitted = fit(every, headers, rows + [total], width, droppable)
         if fitted.dropped or fitted.name_width is not None:
@@ -351,6 +381,12 @@ def to_json_dict(report: Report, columns=None, rf=None, summary: bool = False) -
     totals = {k: v for k, v in zip(keys, total) if BY_KEY[k].numeric}
     if "params" in keys:
         totals["param_bytes"] = _exact(report.totals.param_bytes)
+    training = getattr(report, "training", None)
+    if training is not None:  # table --train: the step's totals whatever the columns
+        for k in ("backward_macs", "backward_flops", "train_flops", "saved_bytes"):
+            totals[k] = sum(getattr(r, k) for r in training)
+        totals["optimizer_flops"] = report.optimizer_flops
+        totals["optimizer"] = report.optimizer
     doc = {
         "model": report.model,
         "input": [_exact(d) for d in report.input_shape.dims],

@@ -75,7 +75,7 @@ def readable(report: Report, depth: int | None = None) -> tuple[Report, str]:
         name = held[0].name if len(held) == 1 else f"{held[0].name} … {held[-1].name}"
         bars.append(replace(held[0], name=name, type="rows", out_shape=held[-1].out_shape,
                             **{f: sum(getattr(r, f) for r in held) for f in COUNT_FIELDS}))
-    return (replace(report, layers=tuple(bars), work=None),
+    return (replace(report, layers=tuple(bars), work=None, training=None),
             f"runs of {run} rows: {len(bars)} bars for {n} layers")
 
 

@@ -1,0 +1,282 @@
+"""A training step: backward MACs and FLOPs, what autograd keeps, and memory over time.
+
+Which gradients a layer's backward computes follows autograd's ``requires_grad``: the
+model input needs none; a tensor needs one when some trainable (not frozen) weight lies
+upstream of it; a layer computes the gradient of its inputs when one of them needs it,
+and of its weights when it has unfrozen ones.  A layer that needs neither runs no
+backward and autograd keeps nothing for it (layers below the first trainable one, frozen
+blocks at the bottom).  Each layer type states its backward and what it keeps
+(archcalc.core.backward); this module adds them up over the graph:
+
+* per row: the forward's FLOPs in training mode, the backward's MACs and FLOPs (plus the
+  additions that sum a tensor's gradient where several layers read it), and the bytes it
+  keeps for backward (a tensor kept by several layers counted once, at the first);
+* over the step, a timeline of every tensor's lifetime (docs/conventions.md, "Memory of
+  a training step"): forward step i is time i, the backward of node i time 2n − 1 − i.
+  An output lives from its layer to its last reader, or to the backward of the first
+  layer that keeps it; a kept extra (indices, a mask) to its layer's backward; the
+  gradient of a tensor from the backward of its last reader to that of its producer.
+  Each time's bytes are a + b·batch (a: what is kept once per batch), so the peak, and
+  the largest batch under a budget, are exact for every batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from ..core.backward import Needs
+from ..core.dtypes import DTYPE_BYTES
+from ..core.engine import propagate
+from ..core.graph import INPUT, Model
+from ..core.shapes import Shape
+from ..errors import ArchcalcError
+
+
+@dataclass(frozen=True)
+class TrainingRow:
+    """One layer in a training step, for the whole batch."""
+
+    name: str
+    type: str
+    trainable_params: int
+    needs: Needs
+    forward_flops: int        # the forward in training mode (batch statistics, masks)
+    backward_macs: int
+    backward_flops: int
+    saved_bytes: int          # kept for the backward, first keeper of a shared tensor
+
+    @property
+    def train_flops(self) -> int:
+        """The step's FLOPs: the training forward and the backward."""
+        return self.forward_flops + self.backward_flops
+
+
+@dataclass(frozen=True)
+class Moment:
+    """Memory held at one time of the step: ``per_batch + per_sample · batch`` bytes."""
+
+    time: int
+    layer: str
+    phase: str      # "forward" or "backward"
+    per_batch: int
+    per_sample: int
+
+    def at(self, batch: int) -> int:
+        return self.per_batch + self.per_sample * batch
+
+
+@dataclass(frozen=True)
+class Training:
+    model: str
+    input_shape: Shape
+    batch: int
+    dtype: str
+    rows: tuple
+    #: activation memory over the training step (forward then backward)
+    moments: tuple
+    #: the tensors behind ``moments``, for per-device splits
+    spans: tuple
+    #: activation memory over an inference forward (liveness: freed after the last reader)
+    inference: tuple
+    #: bytes kept for the backward at ``batch``: (per batch, per sample)
+    saved: tuple
+    trainable_params: int
+    frozen_params: int
+
+    def peak(self, moments: tuple | None = None, batch: int | None = None) -> Moment:
+        moments = self.moments if moments is None else moments
+        b = self.batch if batch is None else batch
+        return max(moments, key=lambda m: m.at(b))
+
+    @property
+    def saved_bytes(self) -> int:
+        return self.saved[0] + self.saved[1] * self.batch
+
+
+def _frozen(path: str, patterns: tuple) -> bool:
+    return any(fnmatchcase(path, p) for p in patterns)
+
+
+@dataclass(frozen=True)
+class Span:
+    """One tensor's bytes over times [start, end] of the step, and the node that makes it
+    (-1: the model input)."""
+
+    start: int
+    end: int
+    per_sample: int = 0
+    per_batch: int = 0
+    node: int = -1
+    #: the nodes that read it (a copy lives wherever they run: archcalc.analyses.devices)
+    readers: tuple = ()
+    kind: str = "tensor"  # a forward tensor, an "extra" kept for backward, a "gradient"
+
+
+def sweep(spans, times: int, label) -> tuple:
+    """The :class:`Moment` of each time 0 … times − 1 holding every span alive then."""
+    per_batch, per_sample = [0] * (times + 1), [0] * (times + 1)
+    for s in spans:
+        per_sample[s.start] += s.per_sample
+        per_sample[s.end + 1] -= s.per_sample
+        per_batch[s.start] += s.per_batch
+        per_batch[s.end + 1] -= s.per_batch
+    out, a, b = [], 0, 0
+    for t in range(times):
+        a += per_batch[t]
+        b += per_sample[t]
+        out.append(Moment(t, *label(t), per_batch=a, per_sample=b))
+    return tuple(out)
+
+
+def analyse_training(model: Model, input_shape: Shape | None = None, batch: int = 1,
+                     dtype: str | None = None, freeze: tuple = ()) -> Training:
+    """The training step of ``model`` at ``batch`` (``freeze``: fnmatch patterns of layer
+    paths whose weights are not trained)."""
+    dtype = dtype or model.dtype
+    if dtype not in DTYPE_BYTES:
+        raise ArchcalcError(f"unknown dtype '{dtype}'; choose from {', '.join(DTYPE_BYTES)}")
+    size = DTYPE_BYTES[dtype]
+    rows = propagate(model, input_shape)
+    nodes = model.nodes
+    n = len(nodes)
+    unmatched = [p for p in freeze if not any(fnmatchcase(node.path, p) for node in nodes)]
+    if unmatched:
+        raise ArchcalcError(f"--freeze '{unmatched[0]}' matches no layer of {model.name}",
+                            file=model.file)
+
+    # which gradients each node computes (requires_grad, forward order)
+    grad = {INPUT: False}
+    needs = []
+    for node, row in zip(nodes, rows):
+        trainable = row.counts.params > 0 and not _frozen(node.path, freeze)
+        need = Needs(input=any(grad[t] for t in node.inputs), weights=trainable)
+        grad[node.path] = need.any
+        needs.append(need)
+
+    # storages: a view (flatten, identity, crop; dropout only at inference) shares its input's
+    owner = {INPUT: INPUT}
+    elements = {INPUT: (input_shape or model.input_shape).numel}
+    for node, row in zip(nodes, rows):
+        view = node.layer.train_is_view
+        view = node.layer.is_view if view is None else view
+        owner[node.path] = owner[node.inputs[0]] if view else node.path
+        elements.setdefault(owner[node.path], row.counts.out_shape.numel)
+
+    def backward_time(i: int) -> int:
+        return 2 * n - 1 - i
+
+    steps, inference = [], []
+    last = model.last_use
+    # every storage: forward lifetime, extended to the backward of its first keeper
+    keep_until, first_keeper = {}, {}
+    extras = []  # (node index, per-sample elements, itemsize, per_batch)
+    for i, (node, row, need) in enumerate(zip(nodes, rows, needs)):
+        if not need.any:
+            continue
+        layer = node.layer
+        saved = layer.saved(layer.take(row.in_shapes), row.counts.out_shape, need)
+        kept = [node.inputs[j] for j in saved.inputs] + ([node.path] if saved.output else [])
+        for name in kept:
+            storage = owner[name]
+            keep_until[storage] = max(keep_until.get(storage, -1), backward_time(i))
+            first_keeper.setdefault(storage, i)
+        for extra in saved.extras:
+            extras.append((i, extra.elements, extra.itemsize or size, extra.per_batch))
+
+    made = {INPUT: 0}
+    for i, node in enumerate(nodes):
+        made.setdefault(owner[node.path], i)
+    ends = {}
+    for name, use in last.items():
+        storage = owner[name]
+        end = min(use, n - 1)  # outputs: to the end of the forward (the loss reads them)
+        ends[storage] = max(ends.get(storage, -1), end)
+    reading: dict = {}
+    for i, node in enumerate(nodes):
+        for name in node.inputs:
+            reading.setdefault(owner[name], set()).add(i)
+    for storage, start in made.items():
+        per = elements[storage] * size
+        maker = model.index.get(storage, -1)
+        end = n - 1 if storage == INPUT else ends.get(storage, start)  # the caller holds it
+        if storage == INPUT:
+            keep_until[INPUT] = 2 * n - 1
+        inference.append(Span(start, end, per_sample=per, node=maker))
+        steps.append(Span(start, max(end, keep_until.get(storage, -1)), per_sample=per, node=maker,
+                          readers=tuple(sorted(reading.get(storage, ())))))
+
+    saved_rows = [0] * n
+    saved_sample = saved_batch = 0
+    for storage, i in first_keeper.items():
+        saved_rows[i] += elements[storage] * size * batch
+        saved_sample += elements[storage] * size
+    for i, count, itemsize, once in extras:
+        steps.append(Span(i, backward_time(i), node=i, kind="extra", **({"per_batch": count * itemsize} if once
+                                                           else {"per_sample": count * itemsize})))
+        saved_rows[i] += count * itemsize * (1 if once else batch)
+        if once:
+            saved_batch += count * itemsize
+        else:
+            saved_sample += count * itemsize
+
+    # gradients of tensors: from the backward of their last reader that needs them to the
+    # backward of their producer; a tensor read by k such layers sums k gradients.  A view's
+    # gradient is its input's (the same storage), which then starts at the view's readers.
+    readers: dict = {}
+    for i, (node, need) in enumerate(zip(nodes, needs)):
+        if need.input:
+            for name in set(node.inputs):
+                if grad[name]:
+                    readers.setdefault(name, []).append(i)
+    is_view = {node.path: owner[node.path] != node.path for node in nodes}
+    start = {name: n for name in model.outputs if grad.get(name)}  # the loss's gradient
+    fan_in_sums = [0] * n
+    for p in reversed(range(n)):
+        name = nodes[p].path
+        who = readers.get(name, [])
+        times = [start[nodes[r].path] if is_view[nodes[r].path] else backward_time(r) for r in who]
+        if name in start:
+            times.append(start[name])
+        if not times:
+            continue
+        start[name] = min(times)
+        numel = rows[p].counts.out_shape.numel
+        fan_in_sums[p] += (len(times) - 1) * numel
+        if not is_view[name]:
+            steps.append(Span(start[name], backward_time(p), per_sample=numel * size, node=p,
+                              readers=tuple(sorted(set(who))), kind="gradient"))
+
+    out_rows = []
+    for i, (node, row, need) in enumerate(zip(nodes, rows, needs)):
+        layer = node.layer
+        x, y = layer.take(row.in_shapes), row.counts.out_shape
+        bw = layer.backward(x, y, need) if need.any else None
+        macs = bw.macs if bw else 0
+        flops = (bw.flops if bw else 0) + fan_in_sums[i]
+        forward = 2 * row.counts.macs + layer.train_work(x, y).total
+        out_rows.append(TrainingRow(node.path, row.type,
+                                    row.counts.params if need.weights else 0, need,
+                                    batch * forward, batch * macs, batch * flops, saved_rows[i]))
+
+    def label(t: int) -> tuple:
+        if t < n:
+            return nodes[t].path, "forward"
+        return nodes[2 * n - 1 - t].path, "backward"
+
+    trainable = sum(r.trainable_params for r in out_rows)
+    total = sum(r.counts.params for r in rows)
+    return Training(model.name, input_shape or model.input_shape, batch, dtype, tuple(out_rows),
+                    sweep(steps, 2 * n, label), tuple(steps),
+                    sweep(inference, n, lambda t: (nodes[t].path, "forward")),
+                    (saved_batch, saved_sample), trainable, total - trainable)
+
+
+def with_training(report, training: Training, optimizer_name: str):
+    """``report`` carrying the training step's rows (``table --train``)."""
+    from dataclasses import replace
+
+    from .memory import optimizer
+
+    opt = optimizer(optimizer_name)
+    return replace(report, training=training.rows, optimizer=opt.name,
+                   optimizer_flops=training.trainable_params * opt.update_flops)

@@ -213,3 +213,17 @@ def test_wide_equals_the_unfitted_formatter(capsys):
     status, out, _ = run_cli(capsys, "table", "densenet121", "--wide")
     assert status == 0 and out == format_text(analyse(load("densenet121")))
     assert max(map(len, out.splitlines())) > 100
+
+
+def test_training_rows_collapse_too(capsys):
+    """`table --train --depth 1`: each block row's backward MACs, FLOPs and kept bytes are
+    the sums of its layers', and the step's totals do not change."""
+    _, full, _ = run_cli(capsys, "table", "resnet18", "--train", "--format", "json")
+    status, deep, _ = run_cli(capsys, "table", "resnet18", "--train", "--depth", "1",
+                              "--format", "json")
+    full, deep = json.loads(full), json.loads(deep)
+    assert status == 0 and deep["totals"] == full["totals"]
+    layer3 = next(r for r in deep["layers"] if r["name"] == "layer3")
+    held = [r for r in full["layers"] if r["name"].startswith("layer3/")]
+    for key in ("backward_macs", "backward_flops", "saved_bytes", "macs"):
+        assert layer3[key] == sum(r[key] for r in held)

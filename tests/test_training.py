@@ -300,3 +300,26 @@ def test_human_units_never_print_an_exponent_below_the_top_unit(n):
     assert "e" not in human_bytes(n) and "e" not in human_count(n)
     value, unit = (human_bytes(n).split() + [""])[:2]
     assert float(value) < 1024 or unit == "TiB"
+
+
+def test_json_md_memory_example_is_the_real_output(capsys):
+    """Every integer in docs/json.md's `memory` example is what the command prints."""
+    import json
+    import re
+    from pathlib import Path
+
+    from .helpers import run_cli
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "json.md").read_text(encoding="utf-8")
+    section = text.split("## `memory --format json`")[1].split("```")[1]
+    status, out, _ = run_cli(capsys, "memory", "vgg16", "--train", "--optimizer", "adam", "--batch",
+                             "64", "--budget", "24GiB", "--devices", "2", "--format", "json")
+    doc = json.loads(out)
+    flat = {**doc, **doc["max_batch"], **{f"d0_{k}": v for k, v in doc["devices"][0].items()}}
+    shown = dict(re.findall(r'"(\w+)": (\d+)', section))
+    device_keys = ("params_bytes", "peak_bytes", "sends_bytes")
+    devices_at = section.index('"devices"')
+    for key, value in shown.items():
+        where = f"d0_{key}" if key in device_keys and section.index(f'"{key}": {value}') > devices_at else key
+        assert flat[where] == int(value), key
+    assert status == 0 and len(shown) >= 15

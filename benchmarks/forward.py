@@ -85,7 +85,10 @@ class TorchModel:
             act = getattr(node.layer, "activation", None)
             return self.act[act](t) if act else t
         if kind == "upsample":
-            return F.interpolate(inputs[0], scale_factor=node.layer.scale, mode="nearest")
+            layer = node.layer
+            sizes = [m for _, m in layer.resized(Shape.of(*inputs[0].shape[1:]))]
+            extra = {} if layer.mode == "nearest" else {"align_corners": layer.aligned}
+            return F.interpolate(inputs[0], size=sizes, mode=layer.mode, **extra)
         return self.layer(node, inputs[0])
 
     def _pads(self, layer, t, fill):
@@ -129,6 +132,14 @@ class TorchModel:
             t = self.act[kind](t)
         elif kind == "flatten":
             t = t.flatten(1)
+        elif kind == "conv_transpose":
+            fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[t.dim() - 3]
+            _, stride, dilation, pads, extra = layer.resolved(Shape.of(*t.shape[1:]))
+            t = fn(t, w["weight"], w.get("bias"), stride, pads, extra, layer.groups, dilation)
+        elif kind == "pad":
+            pads = layer.pads(Shape.of(*t.shape[1:]))
+            flat = [v for before, after in reversed(pads) for v in (before, after)]
+            t = F.pad(t, flat, mode=layer.mode, **({"value": layer.fill} if layer.mode == "constant" else {}))
         elif kind != "dropout":
             raise SystemExit(f"benchmark: no torch translation for {kind}")
         act = getattr(layer, "activation", None)

@@ -51,7 +51,13 @@ def split_models(draw):
         "adaptive_avgpool": dict(output=(draw(st.integers(1, h)), draw(st.integers(1, w)))),
         "lrn": dict(size=draw(st.sampled_from([1, 3, 5]))),
         "add": dict(activation=act),
-        "upsample": dict(scale=(draw(st.integers(1, 3)), draw(st.integers(1, 3)))),
+        "upsample": dict(scale=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+                         mode=draw(st.sampled_from(["nearest", "bilinear"]))),
+        "conv_transpose": dict(filters=draw(channels), kernel=(kh, kw),
+                               stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+                               bias=draw(st.booleans()), activation=act),
+        "pad": dict(padding=draw(st.integers(0, 2)),
+                    mode=draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))),
         "channel_shuffle": dict(groups=divisor), "groupnorm": dict(groups=divisor),
         "stochastic_depth": dict(rate=0.25), "gelu": dict(approximate=draw(st.sampled_from(["none", "tanh"]))),
         "prelu": dict(slopes=draw(st.sampled_from(["shared", "per_channel"]))),
@@ -263,7 +269,7 @@ MEMORY_LAYER_TYPES = ("conv", "maxpool", "avgpool", "subsample", "lrn", "batchno
                       "dense", "rbf", "add", "multiply", "concat", "crop", "upsample",
                       "silu", "hardswish", "hardsigmoid", "gelu", "leaky_relu", "elu", "prelu",
                       "mish", "layernorm", "groupnorm", "instancenorm", "channel_shuffle",
-                      "identity", "stochastic_depth", "layer_scale")
+                      "identity", "stochastic_depth", "layer_scale", "conv_transpose", "pad")
 #: input elements per sample: 2^16..2^17, so float64 arrays pass verify's 1 MiB floor
 MEMORY_ELEMENTS = (1 << 16, 1 << 17)
 ACTIVATIONS = [None, "relu", "relu6", "tanh", "sigmoid", "softmax", "silu", "hardswish",
@@ -367,14 +373,54 @@ def memory_pool(draw, h, w):
 
 
 @st.composite
+def memory_conv_transpose(draw, c, h, w):
+    """A transposed conv on c×h×w: kernel forms, stride, dilation, padding that leaves at
+    least one cell, output_padding, groups 1 or depthwise, bias, folded activation."""
+    kh, kw = _window(draw, 8, 8, max_kernel=3)
+    stride = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    dilation = [draw(st.integers(1, 2)), draw(st.integers(1, 2))]
+    extra = [draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation)]
+    full = [(n - 1) * s + d * (k - 1) + 1 + e for n, s, d, k, e in zip((h, w), stride, dilation, (kh, kw), extra)]
+    groups = draw(st.sampled_from([1, c]))
+    return {"type": "conv_transpose", "kernel": [kh, kw], "stride": stride, "dilation": dilation,
+            "output_padding": extra, "padding": [draw(st.integers(0, min(2, (f - 1) // 2))) for f in full],
+            "groups": groups, "filters": groups * draw(st.integers(1, 3)), "bias": draw(st.booleans()),
+            "activation": draw(st.sampled_from(ACTIVATIONS))}
+
+
+@st.composite
+def memory_resample(draw, h, w):
+    """pad (every mode, within its limits) or upsample (nearest or bilinear, a scale or a
+    size that grows, keeps or shrinks an axis, align_corners)."""
+    if draw(st.booleans()):
+        mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+        limit = {"reflect": min(h, w) - 1, "circular": min(h, w)}.get(mode, 3)
+        width = st.integers(0, min(3, limit))
+        return {"type": "pad", "mode": mode, "padding": [[draw(width), draw(width)], [draw(width), draw(width)]]}
+    layer = {"type": "upsample", "mode": draw(st.sampled_from(["nearest", "bilinear"]))}
+    if draw(st.booleans()):
+        layer["scale"] = [draw(st.integers(1, 2)), draw(st.integers(1, 2))]
+    else:
+        layer["size"] = [draw(st.integers(max(1, h // 2), 2 * h)), draw(st.integers(max(1, w // 2), 2 * w))]
+    if layer["mode"] == "bilinear" and draw(st.booleans()):
+        layer["align_corners"] = draw(st.booleans())
+    return layer
+
+
+@st.composite
 def memory_map_layer(draw, c, h, w):
-    """One layer that keeps a map: conv, a window pool, lrn, batch norm or an elementwise."""
+    """One layer that keeps a map: conv, a window pool, lrn, batch norm or an elementwise,
+    a modern layer type, a transposed conv, pad or upsample."""
     kind = draw(st.sampled_from(["conv", "conv", "pool", "pool", "lrn", "batchnorm", "elementwise",
-                                 "modern", "modern"]))
+                                 "modern", "modern", "conv_transpose", "resample"]))
     if kind == "modern":
         return draw(memory_modern_layer(c))
     if kind == "conv":
         return draw(memory_conv(c, h, w))
+    if kind == "conv_transpose":
+        return draw(memory_conv_transpose(c, h, w))
+    if kind == "resample":
+        return draw(memory_resample(h, w))
     if kind == "pool":
         return draw(memory_pool(h, w))
     if kind == "lrn":
@@ -460,6 +506,16 @@ def _out(size, k, s, d, before, after, ceil_mode=False):
 
 def _next_map(layer, c, h, w):
     """(C, H, W) after a map layer, from tests' own arithmetic; None if nothing fits."""
+    if layer["type"] == "conv_transpose":
+        return (layer["filters"],) + tuple(
+            (n - 1) * s - 2 * p + d * (k - 1) + e + 1 for n, k, s, d, p, e in zip(
+                (h, w), layer["kernel"], layer["stride"], layer["dilation"], layer["padding"],
+                layer["output_padding"]))
+    if layer["type"] == "pad":
+        return (c,) + tuple(n + b + a for n, (b, a) in zip((h, w), layer["padding"]))
+    if layer["type"] == "upsample":
+        return (c,) + (tuple(layer["size"]) if "size" in layer
+                       else tuple(n * s for n, s in zip((h, w), layer["scale"])))
     if layer["type"] not in ("conv", "maxpool", "avgpool", "subsample"):
         return c, h, w
     (kh, kw), dilation = layer["kernel"], layer.get("dilation", [1, 1])
@@ -499,3 +555,100 @@ def memory_models(draw, max_map_layers=2):
         layer.setdefault("name", f"l{i}")  # the heads' merges name what they read
     doc = {"name": "memory", "input": list((c, h, w)), "layers": layers}
     return doc, draw(st.integers(1, 3)), draw(st.sampled_from(["float64", "float32"]))
+
+
+# --- resampling layers (upsample, conv_transpose, pad) in 1-D, 2-D and 3-D ----------------
+
+ranks = st.integers(min_value=1, max_value=3)
+LINEAR_MODE_OF_RANK = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+def per_axis_draw(draw, rank, values, as_int=True):
+    """One value for every axis (an int) or one per axis (a list), as a spec writes them."""
+    if as_int and draw(st.booleans()):
+        return draw(values)
+    return [draw(values) for _ in range(rank)]
+
+
+@st.composite
+def upsample_cases(draw, max_size=6):
+    """(raw upsample attributes, input dims (C, *spatial), batch): nearest or the linear
+    mode of the input's rank, a scale or a size (down-sizing and kept axes included),
+    align_corners on the linear modes."""
+    rank = draw(ranks)
+    dims = (draw(small),) + tuple(draw(st.integers(1, max_size)) for _ in range(rank))
+    mode = draw(st.sampled_from(["nearest", LINEAR_MODE_OF_RANK[rank]]))
+    raw = {"mode": mode}
+    if draw(st.booleans()):
+        raw["scale"] = per_axis_draw(draw, rank, st.integers(1, 3))
+    else:
+        raw["size"] = per_axis_draw(draw, rank, st.integers(1, 2 * max_size))
+    if mode != "nearest" and draw(st.booleans()):
+        raw["align_corners"] = draw(st.booleans())
+    return raw, dims, draw(st.integers(1, 2))
+
+
+@st.composite
+def transpose_cases(draw, max_size=4):
+    """(raw conv_transpose attributes, input dims, batch): kernel, stride, dilation,
+    padding, output_padding (< stride or < dilation), groups, bias, folded activation;
+    the output keeps at least one cell."""
+    rank = draw(ranks)
+    groups = draw(small)
+    cin, cout = groups * draw(small), groups * draw(small)
+    kernel = [draw(st.integers(1, 3)) for _ in range(rank)]
+    stride = [draw(st.integers(1, 3)) for _ in range(rank)]
+    dilation = [draw(st.integers(1, 2)) for _ in range(rank)]
+    size = [draw(st.integers(1, max_size)) for _ in range(rank)]
+    extra = [draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation)]
+    full = [(n - 1) * s + d * (k - 1) + 1 + e for n, s, d, k, e in zip(size, stride, dilation, kernel, extra)]
+    pads = [draw(st.integers(0, (f - 1) // 2)) for f in full]  # at least one cell left
+    raw = {"filters": cout, "kernel": kernel, "stride": stride, "dilation": dilation,
+           "padding": pads, "output_padding": extra, "groups": groups,
+           "bias": draw(st.booleans()), "activation": draw(st.sampled_from([None, "relu", "tanh"]))}
+    return raw, (cin,) + tuple(size), draw(st.integers(1, 2))
+
+
+@st.composite
+def pad_cases(draw, max_size=5):
+    """(raw pad attributes, input dims, batch): every padding form and mode, each pad
+    within the mode's limit (reflect: < size; circular: ≤ size)."""
+    rank = draw(ranks)
+    dims = (draw(small),) + tuple(draw(st.integers(1, max_size)) for _ in range(rank))
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    limit = {"reflect": min(dims[1:]) - 1, "circular": min(dims[1:])}.get(mode, 3)
+    width = st.integers(0, min(limit, 3))
+    form = draw(st.sampled_from(["int", "axes", "sides"]))
+    if form == "int":
+        padding = draw(width)
+    elif form == "axes":
+        padding = [draw(width) for _ in range(rank)]
+    else:
+        padding = [[draw(width), draw(width)] for _ in range(rank)]
+    raw = {"padding": padding, "mode": mode}
+    if mode == "constant" and draw(st.booleans()):
+        raw["value"] = draw(st.sampled_from([-1.5, 0.0, 2.0]))
+    return raw, dims, draw(st.integers(1, 2))
+
+
+@st.composite
+def nd_resample_memory_models(draw):
+    """(spec, batch): a transposed conv, an upsample and a pad on a 1-D or 3-D input of
+    2^16..2^17 elements (verify's memory check applies in float64), in random order."""
+    rank = draw(st.sampled_from([1, 3]))
+    c = draw(st.sampled_from([1, 2, 4]))
+    cells = draw(st.integers(1 << 16, 1 << 17)) // c
+    sizes = [cells] if rank == 1 else [4, 32, max(4, cells // 128)]
+    k = draw(st.integers(1, 3))
+    layers = [
+        {"type": "conv_transpose", "filters": draw(st.integers(1, 3)), "kernel": k,
+         "stride": draw(st.integers(1, 2)), "padding": draw(st.integers(0, (k - 1) // 2)),
+         "bias": draw(st.booleans()), "activation": draw(st.sampled_from([None, "relu", "softmax"]))},
+        {"type": "upsample", "mode": draw(st.sampled_from(["nearest", LINEAR_MODE_OF_RANK[rank]])),
+         "size": [2 * n if i == 0 else n for i, n in enumerate(sizes)]},
+        {"type": "pad", "padding": draw(st.integers(0, 2)),
+         "mode": draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))},
+    ]
+    order = draw(st.permutations(range(3)))
+    layers = [dict(layers[i], name=f"l{j}") for j, i in enumerate(order)]
+    return {"name": "nd", "input": [c] + sizes, "layers": layers}, draw(st.integers(1, 2))

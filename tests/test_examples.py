@@ -59,6 +59,19 @@ def test_unet_shapes_by_hand():
     assert rows["head"].out_shape.dims == (2, 52, 52)
 
 
+def test_unet_up_convolutions_by_hand():
+    """dec2/upconv: 32 → 16 maps, 2×2 stride 2 on 16×16: params 32·16·4 + 16 = 2,064;
+    MACs = 32·16·16 input elements × 16 maps × 4 taps = 524,288 (each product lands in the
+    32×32 output, so connections 524,288 + 16·32·32 = 540,672).  dec1/upconv: 16 → 8 on
+    28×28: params 16·8·4 + 8 = 520, MACs 16·28·28·8·4 = 401,408.  The nearest upsampling and
+    padded 2×2 convolution this replaces made 4× the products (32·4·16·32·32 = 2,097,152)."""
+    rows = {r.name: r for r in analyse(load("unet_small")).layers}
+    up2, up1 = rows["dec2/upconv"], rows["dec1/upconv"]
+    assert (up2.out_shape.dims, up2.params, up2.macs, up2.connections) == ((16, 32, 32), 2_064, 524_288, 540_672)
+    assert (up1.out_shape.dims, up1.params, up1.macs) == ((8, 56, 56), 520, 401_408)
+    assert up2.flops == 2 * 524_288 + 16 * 32 * 32
+
+
 def test_detection_head_has_two_outputs():
     """cls: 15 = 3 anchors × 5 classes, box: 12 = 3 × 4 offsets, both on the 32×16×16 map."""
     model = load("detection_head")

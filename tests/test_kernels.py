@@ -15,8 +15,11 @@ from archcalc.layers import REGISTRY
 from archcalc.core.shapes import Shape
 from archcalc.numeric.tally import Ops
 from .strategies import conv_cases, pool_cases, small, table_cases
+from .test_conv_transpose import FORWARD_CASES as TRANSPOSE_CASES
 from .test_merge import FORWARD_CASES as MERGE_CASES
 from .test_layer_types import FORWARD_CASES as TYPE_CASES
+from .test_pad import FORWARD_CASES as PAD_CASES
+from .test_upsample import FORWARD_CASES as UPSAMPLE_CASES
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 
@@ -235,7 +238,7 @@ FORWARD_CASES = {
     "softmax": test_elementwise_matches_reference,
     "dropout": test_dropout_is_identity_at_inference_and_rescales_in_training,
     "flatten": test_flatten_is_a_c_major_view,
-    **MERGE_CASES, **TYPE_CASES,
+    **MERGE_CASES, **TYPE_CASES, **UPSAMPLE_CASES, **TRANSPOSE_CASES, **PAD_CASES,
 }
 
 

@@ -56,6 +56,9 @@ TORCH = {
     "add": lambda layer, w, xs: xs[0] + xs[1],
     "concat": lambda layer, w, xs: torch.cat(xs, dim=1),
     "crop": crop,
+    "conv_transpose": lambda layer, w, xs: F.conv_transpose2d(
+        xs[0], t(w["weight"]), t(w["bias"]) if "bias" in w else None, layer.stride,
+        layer.padding, layer.output_padding, layer.groups, layer.dilation),
 }
 
 

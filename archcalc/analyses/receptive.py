@@ -30,10 +30,14 @@ merged unit see what it saw: the merged field is that input's, on no grid.  Inpu
 different jumps have no exact union on one grid; the widest (by area) is kept, and the
 docs say so.  ``crop`` shifts the start of its first input's field by its offset.
 
-Nearest upsampling by s divides the jump by s (a Fraction): s neighbouring units copy one
-source unit, so each keeps its source's rf; their grid's start is the mean of the s
-centres.  Later windows then grow the field by (extent − 1)·jump, a fractional pixel
-count: the mean over the s phases, exact as a Fraction.
+Upsampling, transposed convolution and padding move the grid without a window of their
+own (``Refine``): rf + grow·J, start + shift·J, jump pitch·J, each layer stating its
+three numbers.  Nearest upsampling to out units from in divides the jump by out/in (a
+Fraction): neighbouring units copy one source unit, so each keeps its source's rf; the
+grid passes through the mean of their centres.  Linear interpolation reads two
+neighbours (one more input jump of field); a transposed convolution is zero insertion
+(pitch 1/s) followed by a stride-1 window.  Later windows then grow the field by
+(extent − 1)·jump, a fractional pixel count, exact as a Fraction.
 """
 from __future__ import annotations
 
@@ -77,13 +81,18 @@ def _whole(f: Field, extents) -> Field:
                    jump=None)
 
 
-def _refine(f: Field, scale) -> Field:
-    """Nearest upsampling by s: unit i copies unit ⌊i/s⌋, so the rf is unchanged and the
-    pitch is jump/s; the start is the mean centre over one period of s units,
-    start − (s − 1)/(2s)·jump (one unit's own centre is at most that far from it)."""
-    return replace(f, jump=tuple(Fraction(j, s) for j, s in zip(f.jump, scale)),
-                   start=tuple(s0 - Fraction(s - 1, 2 * s) * j
-                               for s0, j, s in zip(f.start, f.jump, scale)))
+def _refine(f: Field, rule: Refine) -> Field:
+    """A grid moved without a window (core.windows.Refine): rf + grow·J, start + shift·J,
+    jump pitch·J, per axis (upsampling, transposed convolution, padding)."""
+    return replace(f, rf=tuple(_whole_number(r + g * j) for r, g, j in zip(f.rf, rule.grow, f.jump)),
+                   start=tuple(s0 + sh * j for s0, sh, j in zip(f.start, rule.shift, f.jump)),
+                   jump=tuple(_whole_number(p * j) for p, j in zip(rule.pitch, f.jump)))
+
+
+def _whole_number(x):
+    """An rf or a jump: an int when whole (as windows keep them), else its Fraction."""
+    x = Fraction(x)
+    return x.numerator if x.denominator == 1 else x
 
 
 def _area(f: Field):
@@ -130,7 +139,7 @@ def receptive_fields(model: Model, input_shape: Shape | None = None) -> tuple:
             elif isinstance(rule, Whole):
                 f = _whole(f, rule.extents or f.size)
             elif isinstance(rule, Refine) and f.jump is not None:
-                f = _refine(f, rule.scale)
+                f = _refine(f, rule)
         y = row.counts.out_shape
         if y.is_map:
             f = replace(f, size=tuple(y.spatial))

@@ -16,6 +16,15 @@ hardswish, hardsigmoid, gelu, leaky_relu, elu, prelu, mish, channel_shuffle, the
 stochastic_depth at inference return their input and trace no op.  fvcore calls the count
 "flops" and it is one per MAC, so both columns carry it.
 Activations: activation_count.py counts the outputs of conv and linear (addmm) ops.
+
+Transposed convolutions trace as the same aten::_convolution: ``conv_flop_count(...,
+transposed=True)`` is N × prod(w_shape) × the *input*'s spatial size, w_shape = (C_in,
+C_out/groups, *k): archcalc's MACs; activation_count.py counts their outputs as a conv's.
+Upsampling: upsample_nearest2d 1 per output as above, ``elementwise_flop_counter(0, 4)``
+for aten::upsample_bilinear2d (4 per output); the 1-D and 3-D ops (upsample_nearest1d/3d,
+upsample_linear1d, upsample_trilinear3d) have no handler: 0.  F.pad traces as aten::pad in
+current PyTorch (older releases traced constant padding as aten::constant_pad_nd, in
+``_IGNORED_OPS``), which has no handler: 0.
 """
 from __future__ import annotations
 
@@ -32,6 +41,16 @@ def _linear(per_position: bool):
 def _norm(v: Layerish) -> int:
     """norm_flop_counter: 5 per input element with an affine weight, 4 without."""
     return (5 if v.layer.affine else 4) * v.n * v.x.numel
+
+
+def _transposed(v: Layerish) -> Figures:
+    """conv_flop_count with transposed=True: N × prod(w_shape) × prod(x_shape[2:])."""
+    macs = v.n * v.layer.weight_count(v.x) * (v.x.numel // v.x.channels)
+    return Figures(macs, macs, activations=v.n * v.y.numel)
+
+
+#: per output element, (mode, spatial rank) → the handler's output_scale; others 0
+_UPSAMPLE = {("nearest", 2): 1, ("bilinear", 2): 4}
 
 
 def _counted(count):
@@ -51,8 +70,9 @@ RULES = {"conv": _linear(True), "dense": _linear(False),
          "gap": _counted(lambda v: _pool2d(v)),
          "adaptive_avgpool": _counted(lambda v: _pool2d(v)),
          "subsample": _counted(archcalc_macs), "rbf": _counted(archcalc_macs),
-         # elementwise_flop_counter(0, 1) for aten::upsample_nearest2d: 1 per output
-         "upsample": _counted(lambda v: v.n * v.y.numel),
+         "conv_transpose": _transposed,
+         "upsample": _counted(lambda v: _UPSAMPLE.get((v.layer.mode, len(v.x.spatial)), 0)
+                              * v.n * v.y.numel),
          "layernorm": _counted(_norm), "groupnorm": _counted(_norm),
          "instancenorm": _counted(_norm)}
 
@@ -69,7 +89,8 @@ IGNORED = {"relu": _IGNORED, "relu6": _UNSUPPORTED, "tanh": _UNSUPPORTED,
            "channel_shuffle": "aten::channel_shuffle, " + _UNSUPPORTED,
            "layer_scale": "aten::mul, " + _UNSUPPORTED,
            "identity": "nn.Identity returns its input: no op traced",
-           "stochastic_depth": "torchvision's stochastic_depth returns its input at inference: no op traced"}
+           "stochastic_depth": "torchvision's stochastic_depth returns its input at inference: no op traced",
+           "pad": "aten::pad, " + _UNSUPPORTED}
 
 
 def ignored(v: Layerish) -> Figures:

@@ -19,8 +19,17 @@ shuffle) are assumed to be such a layer.  Identity and stochastic depth have no 
 layer and are left out of a Caffe net: nothing, not even memory.
 (A later revision, a5f7aa4, divides by ``group``, adds the bias and counts 2n − 1 per
 output; not followed here.)  flops = 2·macc + comp + add + div + exp (derived).
+
+Deconvolution (a transposed convolution): out = s·(in − 1) + k − 2p per axis (no
+dilation; Caffe has no output padding), macc = C_in·C_out·W_out·H_out·(kw/sw)·(kh/sh)
+(``group`` ignored), param = kh·kw·C_in·C_out, taken over every spatial axis here; the
+product is a fraction when a stride does not divide its kernel (JavaScript keeps the
+float), rounded to the nearest integer (ties to even).  Caffe has no upsampling or padding
+layer.
 """
 from __future__ import annotations
+
+from fractions import Fraction
 
 from ..core.work import Work
 from .common import Figures, Layerish, archcalc_macs, spatial
@@ -29,6 +38,18 @@ from .common import Figures, Layerish, archcalc_macs, spatial
 def _conv(v: Layerish):
     full = v.layer.kernel_taps(v.x) * v.x.channels * v.layer.filters
     return v.n * full * spatial(v), full, Work()
+
+
+def _deconv(v: Layerish):
+    """Netscope's Deconvolution on its own output size (which ignores dilation and output
+    padding), over every spatial axis (Caffe's blobs are 2-D: H and W)."""
+    kernel, stride, _, pads, _ = v.layer.resolved(v.x)
+    full = v.x.channels * v.layer.filters
+    macc = Fraction(v.n * full)
+    for n, k, s, p in zip(v.x.spatial, kernel, stride, pads):
+        macc *= Fraction((s * (n - 1) + k - 2 * p) * k, s)
+        full *= k
+    return round(macc), full, Work()
 
 
 def _dense(v: Layerish):
@@ -48,7 +69,7 @@ def _lrn(v: Layerish):
 
 #: kind → (macc, params or None for archcalc's, work) for the batch
 PARTS = {
-    "conv": _conv, "dense": _dense, "lrn": _lrn,
+    "conv": _conv, "dense": _dense, "lrn": _lrn, "conv_transpose": _deconv,
     "maxpool": _work(lambda v, nx, ny: Work(comparisons=v.layer.window_taps(v.x) * ny)),
     "avgpool": _work(lambda v, nx, ny: Work(additions=v.layer.window_taps(v.x) * ny)),
     "gap": _work(lambda v, nx, ny: Work(additions=nx)),
@@ -93,7 +114,8 @@ IGNORED = {"tanh": _NO_RULE, "sigmoid": _NO_RULE, "flatten": "no computation",
            "concat": "no computation", "crop": "no computation",
            "upsample": "Caffe has no upsampling layer (its decoders use Deconvolution): " + _NO_RULE,
            "silu": "Caffe's Swish: " + _NO_RULE, "elu": "Caffe's ELU: " + _NO_RULE,
-           "prelu": "Caffe's PReLU: " + _NO_RULE}
+           "prelu": "Caffe's PReLU: " + _NO_RULE,
+           "pad": "Caffe has no padding layer (its convolutions pad): " + _NO_RULE}
 _NO_LAYER = "no Caffe layer, assumed one without a rule: no work, only its output memory"
 IGNORED.update({kind: _NO_LAYER for kind in (
     "hardswish", "hardsigmoid", "gelu", "mish", "layernorm", "groupnorm", "instancenorm",

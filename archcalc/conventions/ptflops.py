@@ -21,6 +21,13 @@ channels-last map), an assumption stated here.  The module hooks are followed; t
 functional patches of ``FUNCTIONAL_MAPPING`` (F.relu, F.silu, F.gelu, ...: numel each)
 are not, as they would count a ReLU module twice and the figures ptflops printed
 (tests/test_conventions.py) count it once.
+
+ConvTranspose1d/2d/3d map to ``conv_flops_counter_hook`` too, which counts over the
+*output* positions, N·Πout × Πk·C_in·C_out/groups + the bias: Πout/Πin times the products
+performed (since v0.6.4, issue #57; earlier releases' ``deconv_flops_counter_hook`` used the
+input's H·W; issue #149 reports the output count).  ``upsample_flops_counter_hook`` is the
+same for every mode (the patched ``F.interpolate``, which nn.Upsample calls, is not
+followed, as above).  Padding modules are not mapped and ``F.pad`` is not patched: 0.
 """
 from __future__ import annotations
 
@@ -47,11 +54,17 @@ def _conv(v: Layerish) -> int:
     return v.n * weights(v) * spatial(v) + (v.n * v.y.numel if v.layer.bias else 0)
 
 
+def _transposed(v: Layerish) -> int:
+    positions = v.y.numel // v.y.channels
+    per_position = v.layer.taps(v.x) * v.x.channels * (v.layer.filters // v.layer.groups)
+    return v.n * positions * per_position + (v.n * v.y.numel if v.layer.bias else 0)
+
+
 def _dense(v: Layerish) -> int:
     return v.n * weights(v) + (v.layer.units if v.layer.bias else 0)
 
 
-RULES = {"conv": _macs(_conv), "dense": _macs(_dense),
+RULES = {"conv": _macs(_conv), "dense": _macs(_dense), "conv_transpose": _macs(_transposed),
          "relu": _macs(lambda v: v.n * v.y.numel), "relu6": _macs(lambda v: v.n * v.y.numel),
          "maxpool": _macs(lambda v: v.n * v.x.numel), "avgpool": _macs(lambda v: v.n * v.x.numel),
          "gap": _macs(lambda v: v.n * v.x.numel),
@@ -73,7 +86,8 @@ IGNORED = {"tanh": _UNMAPPED, "sigmoid": _UNMAPPED, "softmax": _UNMAPPED, "lrn":
            "crop": "slicing: 0", "silu": _UNMAPPED, "hardswish": _UNMAPPED,
            "hardsigmoid": _UNMAPPED, "mish": _UNMAPPED, "channel_shuffle": _UNMAPPED,
            "identity": _UNMAPPED, "stochastic_depth": _UNMAPPED,
-           "layer_scale": "the * operator is not patched: 0"}
+           "layer_scale": "the * operator is not patched: 0",
+           "pad": "padding modules are not in MODULES_MAPPING and F.pad is not patched: 0"}
 
 
 def ignored(v: Layerish) -> Figures:

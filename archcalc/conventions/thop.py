@@ -18,6 +18,14 @@ multiply, cat, slicing, ConvNeXt's ``layer_scale * x``) count 0.  profile() look
 module's type up exactly, so torchvision's LayerNorm2d, a subclass of nn.LayerNorm,
 would count 0; a ``layernorm`` row is counted as nn.LayerNorm (ConvNeXt's blocks apply
 it to the channels-last map), an assumption stated here.
+
+ConvTranspose1d/2d/3d are registered to the same ``count_convNd``, so a transposed
+convolution is counted over its *output*, N·C_out·Πout × (C_in/groups)·Πk: Πout/Πin times
+the products it performs (about s^rank for stride s).  ``count_upsample`` (nn.Upsample) →
+``calculate_upsample``: per output element 1 for nearest, 5 for linear, 11 for bilinear;
+trilinear is not in count_upsample's list of modes (a warning, 0: calc_func's trilinear
+branch is never reached).  Older revisions (count_hooks.py) returned zero_ops for nearest.
+Padding: ``zero_ops`` for ZeroPad2d, no hook for the other padding modules: 0.
 """
 from __future__ import annotations
 
@@ -53,7 +61,13 @@ RULES = {"conv": _macs(lambda v: v.n * weights(v) * spatial(v)),
          "layernorm": _macs(lambda v: (4 if v.layer.affine else 2) * v.n * v.x.numel),
          "instancenorm": _macs(lambda v: (4 if v.layer.affine else 2) * v.n * v.x.numel),
          "prelu": _macs(lambda v: v.n * v.x.numel),
-         "subsample": _macs(archcalc_macs), "rbf": _macs(archcalc_macs)}
+         "subsample": _macs(archcalc_macs), "rbf": _macs(archcalc_macs),
+         "conv_transpose": _macs(lambda v: v.n * v.y.numel * (v.x.channels // v.layer.groups)
+                                 * v.layer.taps(v.x)),
+         "upsample": _macs(lambda v: v.n * v.y.numel * _UPSAMPLE.get(v.layer.mode, 0))}
+
+#: calculate_upsample's operations per output element, by mode (trilinear: 0, see above)
+_UPSAMPLE = {"nearest": 1, "linear": 5, "bilinear": 11}
 
 _ZERO = "zero_ops hook"
 _NO_HOOK = "no hook registered: 0"
@@ -61,12 +75,12 @@ IGNORED = {"relu": _ZERO, "relu6": _ZERO, "maxpool": _ZERO, "dropout": _ZERO,
            "tanh": _NO_HOOK, "sigmoid": _NO_HOOK, "lrn": _NO_HOOK, "flatten": _NO_HOOK,
            "add": "a tensor operation: 0", "multiply": "a tensor operation: 0",
            "concat": "a tensor operation: 0", "crop": "a tensor operation: 0",
-           "upsample": "count_upsample: zero_ops for mode nearest",
            "leaky_relu": "count_relu: calculate_relu_flops returns 0",
            "silu": _NO_HOOK, "hardswish": _NO_HOOK, "hardsigmoid": _NO_HOOK, "gelu": _NO_HOOK,
            "elu": _NO_HOOK, "mish": _NO_HOOK, "groupnorm": _NO_HOOK,
            "channel_shuffle": _NO_HOOK, "identity": _NO_HOOK, "stochastic_depth": _NO_HOOK,
-           "layer_scale": "a parameter product in the enclosing block's forward: a tensor operation, 0"}
+           "layer_scale": "a parameter product in the enclosing block's forward: a tensor operation, 0",
+           "pad": "zero_ops (ZeroPad2d) or no hook (the other padding modules): 0"}
 
 
 def ignored(v: Layerish) -> Figures:

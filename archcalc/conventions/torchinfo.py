@@ -14,6 +14,11 @@ so ConvNeXt's ``layer_scale``, a parameter of the (non-leaf) CNBlock, adds neith
 numbers are in the total params (``leftover_params``).  "Params size" = params × element
 size; "Estimated Total Size" = input + forward/backward + params (all in MB of 10^6
 bytes).
+
+ConvTranspose1d/2d/3d contain "Conv": (weights + bias) × N × the *output*'s positions,
+though each weight meets only the input's positions: Πout/Πin times archcalc's MACs
+(about s^rank for stride s), with the bias.  Upsampling and padding modules have no
+parameters.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ RULES = {"conv": _with_params(True), "dense": _with_params(False),
          "batchnorm": _with_params(False), "subsample": _with_params(False),
          "rbf": _with_params(False), "prelu": _with_params(False),
          "layernorm": _with_params(False), "groupnorm": _with_params(False),
-         "instancenorm": _with_params(False)}
+         "instancenorm": _with_params(False), "conv_transpose": _with_params(True)}
 
 _NO_PARAMS = "a module without parameters adds no mult-adds and no pass size"
 _TENSOR_OP = "a tensor operation, not a module: torchinfo does not see it"
@@ -42,7 +47,7 @@ IGNORED = {"relu": _NO_PARAMS, "relu6": _NO_PARAMS, "tanh": _NO_PARAMS, "sigmoid
            "gap": _NO_PARAMS, "adaptive_avgpool": _NO_PARAMS, "lrn": _NO_PARAMS,
            "dropout": _NO_PARAMS, "flatten": _NO_PARAMS, "add": _TENSOR_OP,
            "multiply": _TENSOR_OP, "concat": _TENSOR_OP, "crop": _TENSOR_OP,
-           "upsample": _NO_PARAMS, "silu": _NO_PARAMS, "hardswish": _NO_PARAMS,
+           "upsample": _NO_PARAMS, "pad": _NO_PARAMS, "silu": _NO_PARAMS, "hardswish": _NO_PARAMS,
            "hardsigmoid": _NO_PARAMS, "gelu": _NO_PARAMS, "leaky_relu": _NO_PARAMS,
            "elu": _NO_PARAMS, "mish": _NO_PARAMS, "channel_shuffle": _NO_PARAMS,
            "identity": _NO_PARAMS, "stochastic_depth": _NO_PARAMS,

@@ -115,10 +115,22 @@ class Union:
     inputs: tuple | None = None
 
 
-
 @dataclass(frozen=True)
 class Refine:
-    """Upsampling by an integer ``scale`` per axis: ``scale`` units per input unit, each
-    seeing what its source unit saw; the grid's pitch divides by the scale."""
+    """A layer that moves the grid without a window of its own, per axis, in units of the
+    input grid's jump J (docs/receptive-fields.md, "Upsampling, transposed convolution,
+    padding"):
 
-    scale: tuple
+        rf'    = rf + grow·J
+        start' = start + shift·J
+        jump'  = pitch·J
+
+    ``pitch`` is the distance between neighbouring output units in input units (1/s for
+    upsampling by s), ``shift`` moves the grid's first unit, ``grow`` widens every field
+    (linear interpolation reads two neighbours: one more input unit).  Values are
+    Fractions.  Nearest upsampling, linear interpolation, transposed convolution and
+    padding each state their three numbers (see their ``field_rule``)."""
+
+    pitch: tuple
+    shift: tuple
+    grow: tuple

@@ -36,6 +36,31 @@ Figures the tools printed for torchvision's models, which `archcalc table MODEL
 """
 
 
+#: where a tool's rule counts something other than the work it describes; archcalc
+#: reproduces the tool's figure (the rules below) and says so here
+DEPARTURES = """\
+archcalc prints each tool's figure as the tool computes it, also where the tool counts
+something other than the work it names:
+
+- Transposed convolution: thop (``count_convNd``), ptflops (``conv_flops_counter_hook``,
+  since v0.6.4) and torchinfo (``calculate_macs``) count it over the *output*'s positions,
+  Πout/Πin times the products performed (about s^rank: 4× for U-Net's 2×2 stride-2
+  up-convolution); fvcore and torch.utils.flop_counter count over the input, as archcalc
+  does. ptflops issue #149 shows the output count (208 for ConvTranspose2d(3, 1, 2,
+  stride=2) on 3×2×2, where 48 products are made). Netscope's Deconvolution multiplies by
+  (k/s) per axis on its own output size: a fraction when s does not divide k (rounded
+  here), and ``group`` is ignored.
+- Upsampling: fvcore has handlers for 2-D nearest and bilinear only (1-D and 3-D count 0);
+  thop's ``count_upsample`` skips trilinear (0, with a warning) though calc_func.py has a
+  figure for it; ptflops counts one sample's output elements whatever the batch and mode.
+- ptflops' pytorch backend (pytorch_engine.py a116899) also patches ``F.relu``,
+  ``F.max_pool2d``, ``F.interpolate`` and other functionals, which nn.ReLU, the pooling
+  modules and nn.Upsample call inside their own forward: in that revision such a module is
+  counted by its hook and again by the patched functional. The rules here count the hook
+  only, as ptflops' published figures do.
+"""
+
+
 def _models() -> list[str]:
     have = set(bundled_names())
     return [m for m in MODELS if m in have]
@@ -67,7 +92,9 @@ def render() -> str:
                 t = apply(reports[m], name).totals
                 cells.append(f"{getattr(t, key):,}")
             out.append(f"| {name} | " + " | ".join(cells) + " |")
-    out += ["", "## Published figures", "", PUBLISHED.rstrip(), "", "## The rules, per tool", ""]
+    out += ["", "## Published figures", "", PUBLISHED.rstrip(), "",
+            "## Where a tool departs from its own definition", "", DEPARTURES.rstrip(), "",
+            "## The rules, per tool", ""]
     for c in CONVENTIONS.values():
         if c.rules is None:
             out += [f"### {c.name}", "", "archcalc's own definitions: docs/conventions.md.", ""]

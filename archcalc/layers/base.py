@@ -109,7 +109,8 @@ class Layer:
 
     def field_rule(self, x: Shape):
         """What the layer does to a receptive field (archcalc.core.windows): Keep, Whole,
-        Union or a Geometry.  Windowed layers slide their geometry."""
+        Union, Refine (a grid moved without a window: upsampling, transposed convolution,
+        padding) or a Geometry.  Windowed layers slide their geometry."""
         return self.geometry(x) or Keep()
 
     # --- numeric core (NumPy is imported inside these methods, never at module level) ---

@@ -278,9 +278,9 @@ def nd_memory_models(draw):
     cells = draw(st.integers(1 << 16, 1 << 17)) // c
     if rank == 1:
         sizes = [cells]
-    else:
-        side = max(4, round((cells / 4) ** 0.5))
-        sizes = [4, side, max(4, cells // (4 * side))]
+    else:  # 8 frames: a stride-2 conv leaves at least 3, enough for the pool of 2
+        side = max(8, round((cells / 8) ** 0.5))
+        sizes = [8, side, max(8, cells // (8 * side))]
     k = draw(st.integers(1, 3))
     layers = [{"name": "c", "type": "conv", "filters": draw(st.integers(1, 8)), "kernel": k,
                "padding": draw(st.integers(0, k - 1)), "stride": draw(st.integers(1, 2)),

@@ -128,6 +128,31 @@ def sweep(spans, times: int, label) -> tuple:
     return tuple(out)
 
 
+def gradient_sources(node) -> tuple:
+    """The tensors ``node``'s backward sends a gradient to: every input, but for the ones
+    a layer reads for their size only (crop's ``like``: :attr:`Layer.gradient_inputs`)."""
+    flows = node.layer.gradient_inputs
+    if flows is None:
+        return node.inputs
+    return tuple(node.inputs[j] for j in flows)
+
+
+def gradient_needs(model: Model, rows: tuple, freeze: tuple = ()) -> tuple:
+    """(the :class:`Needs` of each node, requires_grad of each tensor by name), in forward
+    order, as autograd decides them: the model input needs no gradient; a node computes its
+    inputs' gradient when one of the tensors its gradient reaches needs one, and its
+    weights' when it has weights not matched by a ``freeze`` pattern; its output needs a
+    gradient when it computes either."""
+    grad = {INPUT: False}
+    needs = []
+    for node, row in zip(model.nodes, rows):
+        trainable = row.counts.params > 0 and not _frozen(node.path, freeze)
+        need = Needs(input=any(grad[t] for t in gradient_sources(node)), weights=trainable)
+        grad[node.path] = need.any
+        needs.append(need)
+    return tuple(needs), grad
+
+
 def analyse_training(model: Model, input_shape: Shape | None = None, batch: int = 1,
                      dtype: str | None = None, freeze: tuple = ()) -> Training:
     """The training step of ``model`` at ``batch`` (``freeze``: fnmatch patterns of layer
@@ -144,14 +169,7 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
         raise ArchcalcError(f"--freeze '{unmatched[0]}' matches no layer of {model.name}",
                             file=model.file)
 
-    # which gradients each node computes (requires_grad, forward order)
-    grad = {INPUT: False}
-    needs = []
-    for node, row in zip(nodes, rows):
-        trainable = row.counts.params > 0 and not _frozen(node.path, freeze)
-        need = Needs(input=any(grad[t] for t in node.inputs), weights=trainable)
-        grad[node.path] = need.any
-        needs.append(need)
+    needs, grad = gradient_needs(model, rows, freeze)
 
     # storages: a view (flatten, identity, crop; dropout only at inference) shares its input's
     owner = {INPUT: INPUT}
@@ -225,7 +243,7 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
     readers: dict = {}
     for i, (node, need) in enumerate(zip(nodes, needs)):
         if need.input:
-            for name in set(node.inputs):
+            for name in set(gradient_sources(node)):
                 if grad[name]:
                     readers.setdefault(name, []).append(i)
     is_view = {node.path: owner[node.path] != node.path for node in nodes}

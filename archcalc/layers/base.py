@@ -103,6 +103,10 @@ class Layer:
         Every type states it (a test checks)."""
         raise NotImplementedError(f"layer type '{self.type_name}' states nothing saved")
 
+    #: the positions of the inputs its backward sends a gradient to; None: every input
+    #: (crop reads its second input for its size only)
+    gradient_inputs: ClassVar[tuple | None] = None
+
     def geometry(self, x: Shape):
         """The :class:`~archcalc.core.windows.Geometry` of a windowed layer, else None."""
         return None

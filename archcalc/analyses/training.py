@@ -15,8 +15,9 @@ blocks at the bottom).  Each layer type states its backward and what it keeps
   a training step"): forward step i is time i, the backward of node i time 2n − 1 − i.
   An output lives from its layer to its last reader, or to the backward of the first
   layer that keeps it; a kept extra (indices, a mask) to its layer's backward; the
-  gradient of a tensor from the backward of its last reader to that of its producer.
-  Each time's bytes are a + b·batch (a: what is kept once per batch), so the peak, and
+  gradient of a tensor from the backward of its last reader to that of its producer, and
+  each further gradient a reader sends it at that reader's backward (beside the running
+  sum it is added into).  Each time's bytes are a + b·batch (a: what is kept once per batch), so the peak, and
   the largest batch under a budget, are exact for every batch.
 """
 from __future__ import annotations
@@ -137,13 +138,13 @@ def gradient_sources(node) -> tuple:
     return tuple(node.inputs[j] for j in flows)
 
 
-def gradient_needs(model: Model, rows: tuple, freeze: tuple = ()) -> tuple:
+def gradient_needs(model: Model, rows: tuple, freeze: tuple = (), input_grad: bool = False) -> tuple:
     """(the :class:`Needs` of each node, requires_grad of each tensor by name), in forward
-    order, as autograd decides them: the model input needs no gradient; a node computes its
-    inputs' gradient when one of the tensors its gradient reaches needs one, and its
-    weights' when it has weights not matched by a ``freeze`` pattern; its output needs a
-    gradient when it computes either."""
-    grad = {INPUT: False}
+    order, as autograd decides them: the model input needs no gradient (unless
+    ``input_grad``); a node computes its inputs' gradient when one of the tensors its
+    gradient reaches needs one, and its weights' when it has weights not matched by a
+    ``freeze`` pattern; its output needs a gradient when it computes either."""
+    grad = {INPUT: input_grad}
     needs = []
     for node, row in zip(model.nodes, rows):
         trainable = row.counts.params > 0 and not _frozen(node.path, freeze)
@@ -263,6 +264,11 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
         if not is_view[name]:
             steps.append(Span(start[name], backward_time(p), per_sample=numel * size, node=p,
                               readers=tuple(sorted(set(who))), kind="gradient"))
+        # every gradient after the first exists beside the running sum at the step of the
+        # reader that makes it, until it is added in (autograd's InputBuffer::add)
+        arrivals = sorted(zip(times, who + [p] * (len(times) - len(who))))
+        for when, maker in arrivals[1:]:
+            steps.append(Span(when, when, per_sample=numel * size, node=maker, kind="gradient"))
 
     out_rows = []
     for i, (node, row, need) in enumerate(zip(nodes, rows, needs)):

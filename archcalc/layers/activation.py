@@ -149,6 +149,16 @@ class Elementwise(Layer):
 
         return applied(self.type_name, x, **self.attrs())
 
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """The derivative (npgrad.DERIVATIVES) at what autograd keeps: the output (relu,
+        tanh, sigmoid, softmax) or the input, block by block into a new array."""
+        from .npgrad import activation_grad
+
+        if not needs.input:
+            return None, {}
+        value = tape.y if GRADIENTS[self.type_name][1] == "output" else tape.x
+        return activation_grad(self.type_name, grad, value, **self.attrs()), {}
+
 
 @register
 @dataclass(frozen=True)
@@ -304,6 +314,31 @@ class PReLU(Elementwise):
         y += x
         return y
 
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """dx = g where x > 0, a·g elsewhere; da = Σ g·min(x, 0) per slope (per channel,
+        or over everything for a shared slope)."""
+        import numpy as np
+
+        from .npgrad import channel_dot
+
+        x, a = tape.x, weights["weight"]
+        dx = grads = None
+        if needs.input:
+            dx = grad * (a.reshape((1, -1) + (1,) * (x.ndim - 2)) if a.size > 1 else a)
+            np.copyto(dx, grad, where=x > 0)
+        if needs.weights:
+            negative = np.minimum(x, x.dtype.type(0))
+            if a.size > 1:
+                grads = channel_dot(grad, negative)
+            else:
+                grads = np.array([np.vdot(grad, negative)], dtype=a.dtype)
+        return dx, ({"weight": grads} if needs.weights else {})
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The mask x > 0 (a byte per element), then min(x, 0) for the slopes."""
+        n = batch * y.numel
+        return max(n if needs.input else 0, n * itemsize if needs.weights else 0)
+
 
 @register
 @dataclass(frozen=True)
@@ -319,6 +354,10 @@ class Softmax(Elementwise):
         """The maximum, then the sum, over the channel axis (one at a time): one value per
         cell of the other axes."""
         return batch * x.numel // x.channels
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """Σ_c g·y: one value per cell of the other axes (npgrad.softmax_grad)."""
+        return itemsize * self.workspace(x, batch) if needs.input else 0
 
 
 @register
@@ -358,6 +397,25 @@ class Dropout(Layer):
         y = x * keep
         y *= x.dtype.type(1 / (1 - self.rate))
         return y
+
+    def train_forward(self, x, weights, ops):
+        """native_dropout: draws in the input's dtype, the boolean mask kept (one byte per
+        element), y = x · mask / (1 − rate)."""
+        keep = ops.rng.random(x.shape, dtype=x.dtype) >= self.rate
+        y = x * keep
+        y *= x.dtype.type(1 / (1 - self.rate))
+        return y, {"mask": keep}
+
+    def train_workspace(self, x, batch, itemsize) -> int:
+        return 0  # the draws (as large as the output) are gone before the output is made
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """native_dropout_backward: g · mask / (1 − rate)."""
+        if not needs.input:
+            return None, {}
+        dx = grad * tape.cache["mask"]
+        dx *= dx.dtype.type(1 / (1 - self.rate))
+        return dx, {}
 
 
 @register
@@ -402,6 +460,18 @@ class StochasticDepth(Layer):
         y *= x.dtype.type(1 / (1 - self.rate))
         return y
 
+    def train_forward(self, x, weights, ops):
+        """torchvision's stochastic_depth: noise = Bernoulli(1 − rate) / (1 − rate), one per
+        sample (N, 1, …), kept for the backward; y = x · noise."""
+        keep = ops.rng.random((x.shape[0],) + (1,) * (x.ndim - 1)) >= self.rate
+        noise = keep.astype(x.dtype)
+        noise *= x.dtype.type(1 / (1 - self.rate))
+        return x * noise, {"noise": noise}
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """mul's backward: g · noise."""
+        return (grad * tape.cache["noise"] if needs.input else None), {}
+
 
 @register
 @dataclass(frozen=True)
@@ -425,6 +495,9 @@ class Identity(Layer):
     def forward(self, x, weights, ops):
         return x
 
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        return (grad if needs.input else None), {}
+
 
 @register
 @dataclass(frozen=True)
@@ -447,3 +520,7 @@ class Flatten(Layer):
 
     def forward(self, x, weights, ops):
         return x.reshape(x.shape[0], -1)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """The gradient seen in the input's shape (a view)."""
+        return (grad.reshape(tape.dims()) if needs.input else None), {}

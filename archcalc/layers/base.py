@@ -133,6 +133,34 @@ class Layer:
         weights go through ``ops`` (:class:`archcalc.numeric.tally.Ops`) so their MACs are counted."""
         raise NotImplementedError(f"{self.type_name} has no forward")
 
+    # --- numeric training step (archcalc.layers.npgrad; run by archcalc.numeric.backward) --
+
+    def train_forward(self, x, weights: dict, ops) -> tuple:
+        """(output, cache): the forward in training mode (``ops.training``: batch statistics,
+        dropout masks) and the extras :meth:`saved` names for the backward, by name
+        (``indices``, ``mask``, ``pre-activation``...).  Most layers keep none."""
+        return self.forward(x, weights, ops), {}
+
+    def train_workspace(self, x: Shape, batch: int, itemsize: int) -> int:
+        """Bytes :meth:`train_forward` holds at its peak besides its input, output and
+        cache: the inference forward's workspace unless the training forward differs."""
+        return self.workspace(x, batch) * itemsize
+
+    def backward_numpy(self, tape, grad, weights: dict, needs: Needs, ops) -> tuple:
+        """(the input's gradient — a tuple, one per input, for a merge; None where not
+        needed — and the weights' gradients by weight name) from ``grad``, the output's
+        gradient, and ``tape`` (:class:`archcalc.layers.npgrad.Tape`: only what
+        :meth:`saved` keeps).  Products with weights go through ``ops.input``, with the
+        saved input through ``ops.weights`` (:class:`archcalc.numeric.tally.GradOps`), so
+        their MACs equal :meth:`backward`'s.  ``grad`` is never written to.  Every type
+        states it (a test checks)."""
+        raise NotImplementedError(f"layer type '{self.type_name}' has no NumPy backward")
+
+    def backward_workspace(self, x: Shape, y: Shape, needs: Needs, batch: int, itemsize: int) -> int:
+        """Bytes :meth:`backward_numpy` holds at its peak besides the output's gradient, the
+        tape, the weights and the gradients it returns."""
+        return 0
+
     @property
     def label(self) -> str:
         """The type as shown in a table row (a folded activation appears as conv+relu)."""

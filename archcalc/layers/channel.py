@@ -55,6 +55,18 @@ class ChannelShuffle(Layer):
         y.reshape((n, c // g, g) + rest)[...] = x.reshape((n, g, c // g) + rest).swapaxes(1, 2)
         return y
 
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """The inverse permutation: input channel i·(C/g) + j receives output channel j·g + i."""
+        import numpy as np
+
+        if not needs.input:
+            return None, {}
+        n, c = grad.shape[:2]
+        g, rest = self.groups, grad.shape[2:]
+        dx = np.empty(grad.shape, dtype=grad.dtype)
+        dx.reshape((n, g, c // g) + rest)[...] = grad.reshape((n, c // g, g) + rest).swapaxes(1, 2)
+        return dx, {}
+
 
 @register
 @dataclass(frozen=True)
@@ -100,3 +112,11 @@ class LayerScale(Layer):
 
     def forward(self, x, weights, ops):
         return x * weights["gamma"].reshape((1, -1) + (1,) * (x.ndim - 2))
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """dx = g·γ; dγ = Σ g·x per channel (an einsum over the batch and positions)."""
+        from .npgrad import channel_dot
+
+        dx = grad * weights["gamma"].reshape((1, -1) + (1,) * (grad.ndim - 2)) if needs.input else None
+        grads = {"gamma": channel_dot(grad, tape.x)} if needs.weights else {}
+        return dx, grads

@@ -244,5 +244,125 @@ class Conv(Layer):
             del gathered  # before the next class's gather, so only one is held at a time
         return y
 
+    # --- numeric training step ----------------------------------------------------------
+
+    def train_forward(self, x, weights, ops):
+        """The forward, keeping a folded activation's argument when autograd keeps it."""
+        from .npgrad import folded_forward
+
+        return folded_forward(self, x, weights, ops)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """convolution_backward on the path the forward took (:meth:`kernel_path`), after
+        the folded activation's derivative: the input's gradient is the transposed
+        convolution of the output's (Wᵀ·G, then col2im), the weights' the correlation of
+        the saved input with it (G·colsᵀ), the bias's Σ G — each the forward's products."""
+        from . import npgrad
+
+        g = npgrad.folded_grad(self, tape, grad)
+        shape, dims = tape.in_shape, tape.dims()
+        geo = self.geometry(shape)
+        path = self.kernel_path(shape)
+        if path == "direct":
+            dx, dw = npgrad.conv_direct_backward(tape.x, g, weights["weight"], ops, geo, dims,
+                                                 needs.input, needs.weights)
+        elif path == "pointwise":
+            dx, dw = self._pointwise_backward(tape.x, g, weights["weight"], ops, dims, needs)
+        else:
+            dx, dw = self._table_backward(tape.x, g, weights, ops, geo, dims, needs)
+        grads = {}
+        if needs.weights:
+            grads["weight"] = dw
+            if self.bias:
+                grads["bias"] = npgrad.channel_sum(g)
+        return dx, grads
+
+    def _pointwise_backward(self, x, g, weight, ops, dims, needs):
+        """One GEMM per group for the input (Wᵀ·G), one per sample and group for the
+        weights (G·Xᵀ, added up)."""
+        import numpy as np
+
+        n, c = dims[:2]
+        groups, k = self.groups, self.filters
+        positions = product(dims[2:])
+        gg = np.ascontiguousarray(g).reshape(n, groups, k // groups, positions)
+        kernel = weight.reshape(groups, k // groups, c // groups)
+        dx = dw = None
+        if needs.input:
+            dx = ops.input.matmul(kernel.transpose(0, 2, 1), gg).reshape(dims)
+        if needs.weights:
+            xg = x.reshape(n, groups, c // groups, positions)
+            dw, part = np.zeros_like(kernel), np.empty_like(kernel)
+            for i in range(n):
+                ops.weights.matmul(gg[i], xg[i].transpose(0, 2, 1), out=part)
+                dw += part
+            dw = dw.reshape(weight.shape)
+        return dx, dw
+
+    def _table_backward(self, x, g, weights, ops, geo: Geometry, dims, needs):
+        """Per fan-in class, as the forward: the gradient of its gathered columns
+        (kernelᵀ·G) scattered back to the maps they came from, then col2im; its kernel's
+        gradient G·gatheredᵀ summed over the batch, written into the unmasked entries."""
+        import numpy as np
+
+        from .npgrad import col2im
+
+        n, c = dims[:2]
+        mask, weight = weights["mask"], weights["weight"]
+        kernel = weight.shape[2:]
+        taps, positions = product(kernel), product(geo.out_size)
+        every = np.ascontiguousarray(g).reshape(n, self.filters, 1, positions)
+        fan_in = mask.sum(axis=1)
+        cols = self._table_columns(x, geo).reshape(n, c, taps, positions) if needs.weights else None
+        dcols = np.zeros((n, c, taps, positions), dtype=g.dtype) if needs.input else None
+        dw = np.zeros_like(weight) if needs.weights else None
+        for k in np.unique(fan_in):
+            outs = np.flatnonzero(fan_in == k)
+            ins = np.nonzero(mask[outs])[1].reshape(len(outs), k)
+            go = every[:, outs]
+            if needs.weights:
+                gathered = np.take(cols, ins, axis=1).reshape(n, len(outs), k * taps, positions)
+                part = ops.weights.matmul(go, gathered.transpose(0, 1, 3, 2))
+                del gathered
+                dw[outs[:, None], ins] = part.sum(axis=0).reshape((len(outs), k) + kernel)
+            if needs.input:
+                kernel_t = weight[outs[:, None], ins].reshape(len(outs), k * taps, 1)
+                part = ops.input.matmul(kernel_t, go)
+                for o, maps in enumerate(ins):  # distinct maps per output: += is exact
+                    dcols[:, maps] += part[:, o].reshape(n, k, taps, positions)
+            del part
+        if not needs.input:
+            return None, dw
+        if self._is_pointwise(geo):
+            return dcols.reshape(dims), dw
+        dx = np.zeros(dims, dtype=g.dtype)
+        for i in range(n):
+            col2im(dcols[i].reshape((c,) + kernel + tuple(geo.out_size)), dx[i], geo)
+        return dx, dw
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The folded activation's gradient (an output-sized array), and per path:
+        direct, the one chunk of columns (as the forward) and a weight-sized product;
+        pointwise, that product; table, the batch's columns (for the weights) and their
+        gradient (for the input), with one fan-in class's gathered columns or products."""
+        from . import npgrad
+
+        geo, path = self.geometry(x), self.kernel_path(x)
+        act = npgrad.folded_workspace(self, y, batch, itemsize)
+        if path == "direct":
+            return act + npgrad.conv_direct_workspace(geo, x.channels, self.weight_taps(x),
+                                                      needs.input, needs.weights, itemsize)
+        if path == "pointwise":
+            return act + (self.weight_taps(x) * itemsize if needs.weights else 0)
+        taps, positions = product(geo.kernel), product(geo.out_size)
+        full = batch * x.channels * taps * positions
+        pointwise = self._is_pointwise(geo)
+        cols = full if needs.weights and not pointwise else 0
+        dcols = full if needs.input and not pointwise else 0
+        sizes = [len(row) for row in self.connection_table]
+        widest = max(sizes.count(s) * s for s in set(sizes))
+        gather = batch * max(sizes) * taps * positions if needs.input else 0  # one map's, gathered
+        return act + itemsize * (cols + dcols + batch * widest * taps * positions + gather)
+
 
 __all__ = ["Conv"]

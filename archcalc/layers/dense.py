@@ -107,6 +107,32 @@ class Dense(FullyConnected):
             y += weights["bias"]
         return activate(self.activation, y)
 
+    def train_forward(self, x, weights, ops):
+        """The forward, keeping a folded activation's argument when autograd keeps it."""
+        from .npgrad import folded_forward
+
+        return folded_forward(self, x, weights, ops)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """addmm's backward after the folded activation's derivative: dx = G·W,
+        dW = Gᵀ·x (the saved, flattened input), db = Σ G."""
+        from .npgrad import folded_grad
+
+        g = folded_grad(self, tape, grad)
+        dims = tape.dims()
+        dx = ops.input.matmul(g, weights["weight"]).reshape(dims) if needs.input else None
+        grads = {}
+        if needs.weights:
+            grads["weight"] = ops.weights.matmul(g.T, tape.x.reshape(dims[0], -1))
+            if self.bias:
+                grads["bias"] = g.sum(axis=0)
+        return dx, grads
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        from .npgrad import folded_workspace
+
+        return folded_workspace(self, y, batch, itemsize)
+
 
 @register
 @dataclass(frozen=True)
@@ -159,3 +185,20 @@ class RBF(FullyConnected):
         flat = x.reshape(x.shape[0], 1, -1)
         diff = flat - weights["weight"][None]
         return ops.einsum("noi,noi->no", diff, diff)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """With d = x − w (made again) and h = 2·g: dx_i = Σ_j h_j·d_ji, dw_ji = −Σ_n h_j·d_ji
+        (one einsum each, in·out MACs per sample)."""
+        dims = tape.dims()
+        diff = tape.x.reshape(dims[0], 1, -1) - weights["weight"][None]
+        h = grad * grad.dtype.type(2)
+        dx = ops.input.einsum("no,noi->ni", h, diff).reshape(dims) if needs.input else None
+        grads = {}
+        if needs.weights:
+            h *= h.dtype.type(-1)
+            grads["weight"] = ops.weights.einsum("no,noi->oi", h, diff)
+        return dx, grads
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The differences x − w, as the forward."""
+        return itemsize * self.workspace(x, batch)

@@ -73,6 +73,25 @@ class Add(Merge):
             y += x
         return activate(self.activation, y)
 
+    def train_forward(self, xs, weights, ops):
+        """The forward, keeping a folded activation's argument when autograd keeps it."""
+        from .npgrad import folded_forward
+
+        return folded_forward(self, xs, weights, ops)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """Every input receives the output's gradient (after the folded activation's
+        derivative): one array, shared, never written to."""
+        from .npgrad import folded_grad
+
+        g = folded_grad(self, tape, grad) if needs.input else None
+        return (g,) * len(tape.in_shape), {}
+
+    def backward_workspace(self, xs, y, needs, batch, itemsize) -> int:
+        from .npgrad import folded_workspace
+
+        return folded_workspace(self, y, batch, itemsize)
+
 
 def _as_map_of(x: Shape, like: Shape) -> Shape:
     """A vector of C features multiplies a C×H×W map as a C×1×1 gate would."""
@@ -140,6 +159,46 @@ class Multiply(Merge):
             y *= x
         return y
 
+    @staticmethod
+    def _as_maps(xs):
+        """The arrays with a vector of C features seen as C×1×1 (a view)."""
+        rank = max(a.ndim for a in xs)
+        return [x.reshape(x.shape + (1,) * (rank - x.ndim)) for x in xs]
+
+    def train_forward(self, xs, weights, ops):
+        """The chain of binary products; a chain of k > 2 keeps its k − 2 partial products
+        (x₁·x₂, x₁·x₂·x₃, …), as autograd keeps each product's operands."""
+        import numpy as np
+
+        arrays = self._as_maps(xs)
+        y, partial = np.multiply(arrays[0], arrays[1]), []
+        for x in arrays[2:]:
+            partial.append(y)
+            y = y * x
+        return y, ({"partial products": tuple(partial)} if partial else {})
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """Down the chain: the gradient of p_j = p_{j−1}·x_j gives x_j the gradient g·p_{j−1}
+        and p_{j−1} the gradient g·x_j, each summed back over the axes it was broadcast
+        along (an einsum, no product temporary): the SE gate's Σ over positions."""
+        from .npgrad import product_to
+
+        if not needs.input:
+            return (None,) * len(tape.in_shape), {}
+        arrays = self._as_maps(tape.x)
+        chain = [arrays[0], *tape.cache.get("partial products", ())]
+        grads = [None] * len(arrays)
+        g = grad
+        for j in range(len(arrays) - 1, 0, -1):
+            grads[j] = product_to(g, chain[j - 1], arrays[j].shape)
+            g = product_to(g, arrays[j], chain[j - 1].shape)
+        grads[0] = g
+        return tuple(d.reshape(x.shape) for d, x in zip(grads, tape.x)), {}
+
+    def backward_workspace(self, xs, y, needs, batch, itemsize) -> int:
+        """A chain of k > 2: the gradient of one partial product at a time."""
+        return itemsize * batch * y.numel if needs.input and len(xs) > 2 else 0
+
 
 AXES = {"channels": 0, "height": 1, "width": 2}
 
@@ -178,6 +237,21 @@ class Concat(Merge):
         import numpy as np
 
         return np.concatenate(xs, axis=1 + AXES[self.axis])
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """Each input's gradient is its slice of the output's, copied (so the output's
+        gradient is freed at this step, as the timeline has it)."""
+        import numpy as np
+
+        a = 1 + AXES[self.axis]
+        if not needs.input:
+            return (None,) * len(tape.in_shape), {}
+        out, start = [], 0
+        for shape in tape.in_shape:
+            size = shape.dims[a - 1]
+            out.append(np.ascontiguousarray(grad[(slice(None),) * a + (slice(start, start + size),)]))
+            start += size
+        return tuple(out), {}
 
 
 @register
@@ -224,3 +298,14 @@ class Crop(Merge):
         x, like = xs
         (top, left), (h, w) = self.offsets((Shape.of(*x.shape[1:]), Shape.of(*like.shape[1:]))), like.shape[2:]
         return x[:, :, top:top + h, left:left + w]
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """The gradient written into the cropped window of zeros; ``like`` gets none."""
+        import numpy as np
+
+        if not needs.input:
+            return (None, None), {}
+        dx = np.zeros(tape.dims(0), dtype=grad.dtype)
+        window = tuple(slice(o, o + n) for o, n in zip(self.offsets(tape.in_shape), grad.shape[2:]))
+        dx[(slice(None), slice(None)) + window] = grad
+        return (dx, None), {}

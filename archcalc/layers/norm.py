@@ -105,6 +105,62 @@ class LRN(Layer):
         scale **= t(self.beta)
         return np.divide(x, scale, out=scale)
 
+    def _scale(self, x):
+        """S = k + α/n · Σ_window x², the channel-padded squares summed by a sliding view."""
+        import numpy as np
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        n, c = x.shape[:2]
+        half = self.size // 2
+        squares = np.zeros((n, c + self.size - 1) + x.shape[2:], dtype=x.dtype)
+        np.square(x, out=squares[:, half:half + c])
+        scale = sliding_window_view(squares, self.size, axis=1).sum(axis=-1)
+        del squares
+        t = x.dtype.type
+        scale *= t(self.alpha / self.size)
+        scale += t(self.k)
+        return scale
+
+    def train_forward(self, x, weights, ops):
+        """y = x · S^(−β), keeping the scale S (as Caffe's LRN layer keeps it)."""
+        scale = self._scale(x)
+        y = scale ** x.dtype.type(-self.beta)
+        y *= x
+        return y, {"scale": scale}
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """Caffe's CrossChannelBackward: with r = g·y / S summed over each window (the
+        window is symmetric, so over the maps whose windows hold c),
+        dx = g·S^(−β) − 2αβ/n · x · Σ r."""
+        import numpy as np
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        if not needs.input:
+            return None, {}
+        x, y, scale = tape.x, tape.y, tape.cache["scale"]
+        n, c = x.shape[:2]
+        half = self.size // 2
+        t = x.dtype.type
+        padded = np.zeros((n, c + self.size - 1) + x.shape[2:], dtype=x.dtype)
+        r = padded[:, half:half + c]
+        np.multiply(grad, y, out=r)
+        r /= scale
+        sums = sliding_window_view(padded, self.size, axis=1).sum(axis=-1)
+        del padded, r
+        sums *= x
+        sums *= t(2 * self.alpha * self.beta / self.size)
+        dx = scale ** t(-self.beta)
+        dx *= grad
+        dx -= sums
+        return dx, {}
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The channel-padded r = g·y/S, then its window sums (while the padded array is
+        alive), then those sums while dx is made."""
+        if not needs.input:
+            return 0
+        return itemsize * batch * (x.channels + self.size - 1 + x.channels) * x.numel // x.channels
+
 
 @register
 @dataclass(frozen=True)
@@ -169,6 +225,38 @@ class BatchNorm(Layer):
         y = x * s.reshape(axes)
         y += (weights["beta"] - weights["running_mean"] * s).reshape(axes)
         return y
+
+    @staticmethod
+    def _sets(ndim: int) -> tuple:
+        """The axes one channel's statistics span in training: the batch and every position."""
+        return (0,) + tuple(range(2, ndim))
+
+    def train_forward(self, x, weights, ops):
+        """Training batch norm: y = γ·(x − μ_B)/√(σ²_B + ε) + β with the batch's own mean
+        and biased variance per channel, kept for the backward (native_batch_norm's
+        save_mean and save_invstd).  The running statistics are not updated: they do not
+        enter the step's gradients."""
+        import numpy as np
+
+        y = np.empty(x.shape, dtype=x.dtype)
+        mean, rstd = standardise(x, y, self._sets(x.ndim), self.eps, keep=True)
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        y *= weights["gamma"].reshape(shape)
+        y += weights["beta"].reshape(shape)
+        return y, {"mean": mean, "rstd": rstd}
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """native_batch_norm_backward with the batch statistics (npgrad.normalise_backward
+        over each channel's set: the batch and every position)."""
+        from .npgrad import normalise_backward
+
+        return normalise_backward(tape.x, grad, tape.cache["mean"], tape.cache["rstd"],
+                                  weights["gamma"], lambda a: a, self._sets(grad.ndim),
+                                  needs.input, needs.weights)
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """x̂ made again (input-sized)."""
+        return itemsize * batch * x.numel
 
 
 # --- normalisations computed from the data at inference ------------------------------------
@@ -276,31 +364,68 @@ class Normalisation(Layer):
     def forward(self, x, weights, ops):
         """μ over the set's axes, y = x − μ (the output buffer), σ² = Σ y² / s by an einsum
         (no squared copy), y ·= 1/√(σ² + ε), then y · γ + β per channel (axis 1)."""
+        return self._normalise(x, weights, keep=False)[0]
+
+    def _normalise(self, x, weights, keep: bool):
+        """(y, μ, 1/√(σ² + ε)), the statistics with the view's reduced axes kept (None
+        unless ``keep``)."""
         import numpy as np
 
         y = np.empty(x.shape, dtype=x.dtype)
-        v, yv, axes = self.grouped(x), self.grouped(y), self.reduced_axes(x.ndim)
-        mean = v.mean(axis=axes, keepdims=True)
-        np.subtract(v, mean, out=yv)
-        del mean
-        letters = "abcdefghij"[:yv.ndim]
-        kept = "".join(c for i, c in enumerate(letters) if i not in axes)
-        var = np.einsum(f"{letters},{letters}->{kept}", yv, yv)
-        count = 1
-        for a in axes:
-            count *= yv.shape[a]
-        t = x.dtype.type
-        var /= t(count)
-        var += t(self.eps)
-        np.sqrt(var, out=var)
-        np.reciprocal(var, out=var)
-        yv *= np.expand_dims(var, axes)
-        del var
+        mean, rstd = standardise(self.grouped(x), self.grouped(y), self.reduced_axes(x.ndim),
+                                 self.eps, keep)
         if self.affine:
             shape = (1, -1) + (1,) * (x.ndim - 2)
             y *= weights["gamma"].reshape(shape)
             y += weights["beta"].reshape(shape)
-        return y
+        return y, mean, rstd
+
+    def train_forward(self, x, weights, ops):
+        """The forward, keeping each set's mean and 1/std (native_layer_norm's return)."""
+        y, mean, rstd = self._normalise(x, weights, keep=True)
+        return y, {"mean": mean, "rstd": rstd}
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """native_layer_norm_backward / native_group_norm_backward over each set
+        (npgrad.normalise_backward), from the saved input and statistics."""
+        from .npgrad import normalise_backward
+
+        gamma = weights["gamma"] if self.affine else None
+        return normalise_backward(tape.x, grad, tape.cache["mean"], tape.cache["rstd"], gamma,
+                                  self.grouped, self.reduced_axes(grad.ndim), needs.input,
+                                  needs.weights)
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """x̂ made again (input-sized), and two values per set for the means."""
+        k, s = self.sets(x)
+        return itemsize * (batch * x.numel + 2 * batch * k)
+
+
+def standardise(v, yv, axes: tuple, eps: float, keep: bool):
+    """yv = (v − μ) / √(σ² + ε), μ and the biased σ² over ``axes`` of the view ``v``: y − μ
+    into the output buffer, σ² = Σ y² / s by an einsum (no squared copy), then the scaling
+    in place.  Returns (μ, 1/√(σ² + ε)) with the reduced axes kept, when ``keep`` (else
+    (None, None): the mean is dropped before the variance is made)."""
+    import numpy as np
+
+    mean = v.mean(axis=axes, keepdims=True)
+    np.subtract(v, mean, out=yv)
+    if not keep:
+        mean = None
+    letters = "abcdefghij"[:yv.ndim]
+    kept = "".join(c for i, c in enumerate(letters) if i not in axes)
+    var = np.einsum(f"{letters},{letters}->{kept}", yv, yv)
+    count = 1
+    for a in axes:
+        count *= yv.shape[a]
+    t = yv.dtype.type
+    var /= t(count)
+    var += t(eps)
+    np.sqrt(var, out=var)
+    np.reciprocal(var, out=var)
+    rstd = np.expand_dims(var, axes)
+    yv *= rstd
+    return (mean, rstd) if keep else (None, None)
 
 
 def _affine(default: bool):

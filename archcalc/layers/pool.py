@@ -96,6 +96,30 @@ class MaxPool(Window):
         win, _ = self._windows(x, -float("inf"))
         return reduce_windows(win, np.maximum)
 
+    def train_forward(self, x, weights, ops):
+        """max_pool_with_indices: the maxima and the int64 index of each one in its map."""
+        from .npgrad import max_with_indices
+
+        y, idx = max_with_indices(x, self.geometry(Shape.of(*x.shape[1:])))
+        return y, {"indices": idx}
+
+    def train_workspace(self, x, batch, itemsize) -> int:
+        """Beyond the output and its indices: the padded copy, the winning offsets (int64)
+        and a byte mask while the windows are compared (the indices, counted from the
+        start, are made only after), then the offsets while turned into indices."""
+        y = batch * self.out_shape(x).numel
+        return max(itemsize * self.workspace(x, batch) + y, 8 * y)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """max_pool_with_indices_backward: each output's gradient added at its index."""
+        from .npgrad import max_unpool
+
+        return (max_unpool(grad, tape.cache["indices"], tape.dims()) if needs.input else None), {}
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The indices offset by each map's start in the flattened input (int64)."""
+        return 8 * batch * y.numel if needs.input else 0
+
 
 @register
 @dataclass(frozen=True)
@@ -149,18 +173,45 @@ class AvgPool(Window):
         :func:`npkit.window_counts` (docs/conventions.md, "Padded cells in an average")."""
         import numpy as np
 
-        from .npkit import reduce_windows, window_counts
+        from .npkit import reduce_windows
 
         win, g = self._windows(x, 0.0)
         y = reduce_windows(win, np.add)
-        counts = [window_counts(size, k, s, before, after, o, self.count_include_pad, y.dtype)
+        y /= self._divisor(x.shape[2:], g, y.dtype)  # one divisor per output cell, shared by the batch
+        return y
+
+    def _divisor(self, sizes, g: Geometry, dtype):
+        """The cells each window divides by, as an array of the output's spatial shape."""
+        import numpy as np
+
+        from .npkit import window_counts
+
+        counts = [window_counts(size, k, s, before, after, o, self.count_include_pad, dtype)
                   for size, k, s, (before, after), o
-                  in zip(x.shape[2:], g.kernel, g.stride, g.padding, g.out_size)]
+                  in zip(sizes, g.kernel, g.stride, g.padding, g.out_size)]
         divisor = counts[0]
         for c in counts[1:]:
             divisor = np.multiply.outer(divisor, c)
-        y /= divisor  # one divisor per output cell, shared by the batch
-        return y
+        return divisor
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """avg_pool_backward: each output's gradient divided by its count, added to every
+        cell of its window (padding cut off)."""
+        from .npgrad import scatter_windows
+
+        if not needs.input:
+            return None, {}
+        geo, dims = self.geometry(tape.in_shape), tape.dims()
+        share = grad / self._divisor(dims[2:], geo, grad.dtype)
+        return scatter_windows(dims, geo, grad.dtype, lambda offset: share), {}
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The divided gradient (output-sized) and the padded gradient, when padded."""
+        from .npgrad import padded_bytes
+
+        if not needs.input:
+            return 0
+        return itemsize * batch * y.numel + padded_bytes(x.dims, self.geometry(x), batch, itemsize)
 
 
 @register
@@ -229,6 +280,54 @@ class Subsample(Window):
         y += weights["bias"].reshape((-1,) + (1,) * rank)
         return activate(self.activation, y)
 
+    def train_forward(self, x, weights, ops):
+        """The forward, keeping a folded activation's argument when autograd keeps it."""
+        from .npgrad import folded_forward
+
+        return folded_forward(self, x, weights, ops)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """After the squashing function's derivative: every tap's gradient a[c]·g (one
+        einsum with the coefficient repeated over the taps, the transposed depthwise
+        convolution the forward's MACs imply) routed back to its cell; a[c]'s gradient
+        Σ g·(window sum), the sums made again; b[c]'s Σ g."""
+        import numpy as np
+
+        from . import npgrad
+        from .npkit import reduce_windows
+
+        g = npgrad.folded_grad(self, tape, grad)
+        geo, dims = self.geometry(tape.in_shape), tape.dims()
+        rank = len(geo.kernel)
+        positions, taps = "uvw"[:rank], "ijk"[:rank]
+        a = weights["weight"]
+        dx, grads = None, {}
+        if needs.input:
+            coefficient = np.broadcast_to(a.reshape((-1,) + (1,) * rank), a.shape + tuple(geo.kernel))
+            cols = ops.input.einsum(f"nc{positions},c{taps}->nc{positions}{taps}", g, coefficient)
+            dx = npgrad.scatter_windows(dims, geo, g.dtype, lambda offset: cols[(Ellipsis,) + offset])
+            del cols
+        if needs.weights:
+            win, _ = self._windows(tape.x, 0.0)
+            sums = reduce_windows(win, np.add)
+            del win
+            grads = {"weight": ops.weights.einsum(f"nc{positions},nc{positions}->c", g, sums),
+                     "bias": npgrad.channel_sum(g)}
+        return dx, grads
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The folded activation's gradient, then for the input every tap's gradient
+        (taps × the output) and the padded gradient; for the weights the padded copy and
+        the window sums."""
+        from . import npgrad
+
+        n = batch * y.numel
+        act = npgrad.folded_workspace(self, y, batch, itemsize)
+        geo = self.geometry(x)
+        inputs = itemsize * self.window_taps(x) * n + npgrad.padded_bytes(x.dims, geo, batch, itemsize)
+        own = itemsize * (Window.workspace(self, x, batch) + n)
+        return act + max(inputs if needs.input else 0, own if needs.weights else 0)
+
 
 @register
 @dataclass(frozen=True)
@@ -263,6 +362,17 @@ class GlobalAvgPool(Layer):
 
     def forward(self, x, weights, ops):
         return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """Each map's gradient divided by its cells and spread over them."""
+        import numpy as np
+
+        if not needs.input:
+            return None, {}
+        dims = tape.dims()
+        dx = np.empty(dims, dtype=grad.dtype)
+        dx[...] = grad / grad.dtype.type(product(dims[2:]))
+        return dx, {}
 
 
 def adaptive_windows(size: int, out: int, dtype="float64"):
@@ -386,3 +496,34 @@ class AdaptiveAvgPool(Layer):
             t = y.reshape(lead + (sizes[axis], product(rest)))
             y = np.matmul(matrices[axis], t).reshape(lead + (out[axis],) + rest)
         return y
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """The forward's averaging matrices transposed, one axis at a time from the last:
+        dx = A_hᵀ · g · A_w in 2-D (fixed weights: not MACs)."""
+        import numpy as np
+
+        if not needs.input:
+            return None, {}
+        n, c, *sizes = tape.dims()
+        out = self._output(tape.in_shape)
+        matrices = [adaptive_windows(size, o, grad.dtype) for size, o in zip(sizes, out)]
+        dx = np.matmul(grad, matrices[-1])
+        for axis in reversed(range(len(sizes) - 1)):
+            rest, lead = dx.shape[3 + axis:], dx.shape[:2 + axis]
+            t = dx.reshape(lead + (out[axis], product(rest)))
+            dx = np.matmul(matrices[axis].T, t).reshape(lead + (sizes[axis],) + rest)
+        return dx, {}
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The matrices and the half-restored intermediates, each alive while the next is
+        made (the input's gradient last)."""
+        if not needs.input:
+            return 0
+        sizes, out = list(self._output(x)), x.spatial
+        stages = []
+        for axis in reversed(range(len(sizes))):
+            sizes[axis] = out[axis]
+            stages.append(batch * x.channels * product(sizes))
+        held = stages[:-1]
+        peak = max((a + b for a, b in zip(held, held[1:])), default=held[0] if held else 0)
+        return itemsize * (sum(n * o for n, o in zip(x.spatial, self._output(x))) + peak)

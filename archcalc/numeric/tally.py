@@ -54,3 +54,18 @@ def _prod(values) -> int:
     for v in values:
         n *= int(v)
     return n
+
+
+class GradOps:
+    """The tallies of one layer's backward, one per gradient it computes: ``input`` counts
+    the products that make its inputs' gradient (the gradient times the weights), ``weights``
+    those that make its weights' (the gradient times the saved input), each compared with
+    the engine's ``Backward.input_macs`` and ``weight_macs``."""
+
+    def __init__(self):
+        self.input = Ops()
+        self.weights = Ops()
+
+    @property
+    def macs(self) -> int:
+        return self.input.macs + self.weights.macs

@@ -527,8 +527,14 @@ def docs(out_dir, check, quiet):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="output format")
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
-def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fmt, quiet):
-    """Run MODEL in NumPy and check the engine's shapes, params, MACs and memory.
+@click.option("--train", is_flag=True,
+              help="run a training step (forward and backward) and check its MACs and memory")
+@click.option("--freeze", "freeze", metavar="PATTERN", multiple=True,
+              help="with --train: layers (fnmatch pattern on their path) whose weights are not trained")
+def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fmt, quiet, train,
+                   freeze):
+    """Run MODEL in NumPy and check the engine's shapes, params, MACs and memory
+    (with --train: a training step's forward and backward MACs, saved bytes and memory).
 
     Exit status: 0 every check agrees, 1 some disagree (listed), 2 bad input.
     """
@@ -539,9 +545,31 @@ def verify_command(model, seed, batch, input_text, dtype, save, option_texts, fm
 
     spec = load_with_options(model, option_texts)
     shape = input_shape(spec, input_text)
+    if freeze and not train:
+        raise ArchcalcError("--freeze applies to a training step; add --train")
+    if train:
+        _verify_training(spec, shape, batch, seed, dtype, save, freeze, fmt, quiet)
+        return
     with progress(f"verify {spec.name}", len(spec.nodes), quiet) as bar:
         result = verify(spec, shape, batch=batch, seed=seed, dtype=dtype, save=save,
                         on_layer=(lambda run: bar.update(1)) if bar.shown else None)
+    click.echo((render_json if fmt == "json" else render_text)(result), nl=False)
+    if not result.ok:
+        click.echo(f"{len(result.disagreements())} checks disagree with the engine", err=True)
+        raise click.exceptions.Exit(EXIT_DISAGREE)
+
+
+def _verify_training(spec, shape, batch, seed, dtype, save, freeze, fmt, quiet) -> None:
+    """``verify --train``: one training step in NumPy against the engine."""
+    from .numeric.verify_train import verify_training
+    from .render.verify_train import render_json, render_text
+    from .terminal import progress
+
+    if save:
+        raise ArchcalcError("--save writes a forward's arrays; it does not combine with --train")
+    with progress(f"verify --train {spec.name}", 2 * len(spec.nodes), quiet) as bar:
+        result = verify_training(spec, shape, batch=batch, seed=seed, dtype=dtype, freeze=freeze,
+                                 on_step=(lambda step: bar.update(1)) if bar.shown else None)
     click.echo((render_json if fmt == "json" else render_text)(result), nl=False)
     if not result.ok:
         click.echo(f"{len(result.disagreements())} checks disagree with the engine", err=True)

@@ -110,7 +110,9 @@ class Span:
     node: int = -1
     #: the nodes that read it (a copy lives wherever they run: archcalc.analyses.devices)
     readers: tuple = ()
-    kind: str = "tensor"  # a forward tensor, an "extra" kept for backward, a "gradient"
+    #: a forward "tensor", an "extra" kept for backward, a "gradient", or a "summand": a
+    #: further gradient of a tensor, alive at the step that makes it until added in
+    kind: str = "tensor"
 
 
 def sweep(spans, times: int, label) -> tuple:
@@ -268,7 +270,7 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
         # reader that makes it, until it is added in (autograd's InputBuffer::add)
         arrivals = sorted(zip(times, who + [p] * (len(times) - len(who))))
         for when, maker in arrivals[1:]:
-            steps.append(Span(when, when, per_sample=numel * size, node=maker, kind="gradient"))
+            steps.append(Span(when, when, per_sample=numel * size, node=maker, kind="summand"))
 
     out_rows = []
     for i, (node, row, need) in enumerate(zip(nodes, rows, needs)):

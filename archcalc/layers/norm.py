@@ -243,16 +243,16 @@ class BatchNorm(Layer):
         shape = (1, -1) + (1,) * (x.ndim - 2)
         y *= weights["gamma"].reshape(shape)
         y += weights["beta"].reshape(shape)
-        return y, {"mean": mean, "rstd": rstd}
+        return y, {"batch mean and 1/std": (mean, rstd)}
 
     def backward_numpy(self, tape, grad, weights, needs, ops):
         """native_batch_norm_backward with the batch statistics (npgrad.normalise_backward
         over each channel's set: the batch and every position)."""
         from .npgrad import normalise_backward
 
-        return normalise_backward(tape.x, grad, tape.cache["mean"], tape.cache["rstd"],
-                                  weights["gamma"], lambda a: a, self._sets(grad.ndim),
-                                  needs.input, needs.weights)
+        mean, rstd = tape.cache["batch mean and 1/std"]
+        return normalise_backward(tape.x, grad, mean, rstd, weights["gamma"], lambda a: a,
+                                  self._sets(grad.ndim), needs.input, needs.weights)
 
     def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
         """x̂ made again (input-sized)."""
@@ -383,7 +383,7 @@ class Normalisation(Layer):
     def train_forward(self, x, weights, ops):
         """The forward, keeping each set's mean and 1/std (native_layer_norm's return)."""
         y, mean, rstd = self._normalise(x, weights, keep=True)
-        return y, {"mean": mean, "rstd": rstd}
+        return y, {"mean and 1/std": (mean, rstd)}
 
     def backward_numpy(self, tape, grad, weights, needs, ops):
         """native_layer_norm_backward / native_group_norm_backward over each set
@@ -391,7 +391,8 @@ class Normalisation(Layer):
         from .npgrad import normalise_backward
 
         gamma = weights["gamma"] if self.affine else None
-        return normalise_backward(tape.x, grad, tape.cache["mean"], tape.cache["rstd"], gamma,
+        mean, rstd = tape.cache["mean and 1/std"]
+        return normalise_backward(tape.x, grad, mean, rstd, gamma,
                                   self.grouped, self.reduced_axes(grad.ndim), needs.input,
                                   needs.weights)
 

@@ -1,8 +1,9 @@
 """NumPy helpers shared by the layer backwards (``Layer.backward_numpy``).
 
 A layer's training forward (``Layer.train_forward``) returns its output and a cache of the
-extras its :meth:`~archcalc.layers.base.Layer.saved` names (max pooling's indices, a
-dropout mask, a folded activation's argument, normalisation statistics).  The runner
+extras its :meth:`~archcalc.layers.base.Layer.saved` names, each under its ``Extra.what``
+(max pooling's ``indices``, dropout's ``mask``, a folded activation's ``pre-activation``,
+a normalisation's ``mean and 1/std``).  The runner
 (:mod:`archcalc.numeric.backward`) keeps, per node, a :class:`Tape` of exactly what
 ``saved()`` says autograd keeps — the inputs and output it names, and that cache — so a
 backward that reads anything else fails: the NumPy backward proves the saved rules
@@ -44,6 +45,18 @@ class Tape:
         """The input's array shape, batch first (input ``j`` of a merge)."""
         shape = self.in_shape if j is None else self.in_shape[j]
         return (self.batch,) + tuple(shape.dims)
+
+
+def make_tape(layer, in_shape, needs, arrays: tuple, y, cache: dict, batch: int) -> Tape:
+    """The :class:`Tape` of what ``layer.saved(in_shape, …, needs)`` says autograd keeps of
+    one forward: the inputs (``arrays``, one per input) and output it names, and the cache
+    entries named by its extras' ``what`` — nothing else, so a backward that needs more
+    fails (KeyError, or None for an input or output)."""
+    saved = layer.saved(in_shape, layer.out_shape(in_shape), needs)
+    kept = tuple(a if j in saved.inputs else None for j, a in enumerate(arrays))
+    named = {e.what for e in saved.extras}
+    return Tape(layer.take(kept), y if saved.output else None,
+                {k: v for k, v in cache.items() if k in named}, in_shape, batch)
 
 
 # --- activation derivatives, block by block -------------------------------------------------
@@ -470,6 +483,6 @@ def normalise_backward(x, g, mean, rstd, gamma, view, axes, need_input, need_wei
     return dx, weights
 
 
-__all__ = ["DERIVATIVES", "Tape", "activation_grad", "col2im", "conv_direct_backward",
+__all__ = ["DERIVATIVES", "Tape", "make_tape", "activation_grad", "col2im", "conv_direct_backward",
            "folded_forward", "folded_grad", "max_unpool", "max_with_indices",
            "normalise_backward", "scatter_windows", "softmax_grad"]

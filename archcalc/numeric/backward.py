@@ -40,7 +40,7 @@ from ..core.dtypes import NUMERIC_DTYPES
 from ..core.engine import propagate
 from ..core.graph import INPUT, Model
 from ..core.shapes import Shape
-from ..layers.npgrad import Tape
+from ..layers.npgrad import make_tape
 from ..layers.npkit import BUFFERS
 from .runner import layer_rng, make_input
 from .tally import GradOps, Ops
@@ -120,20 +120,14 @@ def _reset() -> None:
         tracemalloc.reset_peak()
 
 
-def _tape(layer, row, need: Needs, arrays: tuple, y, cache: dict, batch: int) -> Tape:
-    """What ``saved()`` says autograd keeps of one node's forward (nothing else, so a
-    backward that needs more fails, and memory follows the engine's timeline)."""
-    shapes = layer.take(row.in_shapes)
-    saved = layer.saved(shapes, row.counts.out_shape, need)
-    kept = tuple(a if j in saved.inputs else None for j, a in enumerate(arrays))
-    return Tape(layer.take(kept), y if saved.output else None, cache, shapes, batch)
-
-
 def train_step(model: Model, input_shape: Shape | None = None, batch: int = 1, seed: int = 0,
                dtype: str = "float32", freeze: tuple = (), input_grad: bool = False,
-               on_step: Callable[[Step], None] | None = None) -> TrainRun:
+               on_step: Callable[[Step], None] | None = None, weights: dict | None = None,
+               x=None) -> TrainRun:
     """Run one training step of ``model`` (``freeze``: fnmatch patterns of layer paths
-    whose weights are not trained; ``input_grad``: the input requires a gradient too)."""
+    whose weights are not trained; ``input_grad``: the input requires a gradient too).
+    ``weights`` (path → arrays) and the input ``x`` replace the seeded ones (tests
+    differentiate the step numerically)."""
     if dtype not in NUMERIC_DTYPES:
         raise ValueError(f"dtype must be one of {NUMERIC_DTYPES}, got {dtype!r}")
     rows = propagate(model, input_shape)
@@ -141,10 +135,12 @@ def train_step(model: Model, input_shape: Shape | None = None, batch: int = 1, s
     nodes, n = model.nodes, len(model.nodes)
     last = model.last_use
     kind = np.dtype(dtype)
-    x = make_input(input_shape or model.input_shape, batch, seed, dtype)
-    weights = {node.path: node.layer.init_weights(node.layer.take(row.in_shapes),
-                                                  layer_rng(seed, node.path), kind)
-               for node, row in zip(nodes, rows)}
+    if x is None:
+        x = make_input(input_shape or model.input_shape, batch, seed, dtype)
+    if weights is None:
+        weights = {node.path: node.layer.init_weights(node.layer.take(row.in_shapes),
+                                                      layer_rng(seed, node.path), kind)
+                   for node, row in zip(nodes, rows)}
     steps = []
 
     def record(step: Step) -> None:
@@ -163,7 +159,7 @@ def train_step(model: Model, input_shape: Shape | None = None, batch: int = 1, s
         y, cache = layer.train_forward(layer.take(arrays), weights[node.path], ops)
         seconds = time.perf_counter() - start
         if need.any:
-            tapes[i] = _tape(layer, row, need, arrays, y, cache, batch)
+            tapes[i] = make_tape(layer, layer.take(row.in_shapes), need, arrays, y, cache, batch)
         values[node.path] = y
         del arrays, y, cache
         for name in set(node.inputs):

@@ -62,7 +62,8 @@ class TrainCheck:
                        f"{self.numpy_weight_macs:,}")
         if not self.memory_ok:
             out.append(f"{where}: memory: predicted {self.predicted_bytes:,} B, measured "
-                       f"{self.measured_bytes:,} B (allowed ratio 1/{MEMORY_TOLERANCE:g}..{MEMORY_TOLERANCE:g})")
+                       f"{self.measured_bytes:,} B (allowed ratio "
+                       f"1/{MEMORY_TOLERANCE:g}..{MEMORY_TOLERANCE:g})")
         return out
 
 

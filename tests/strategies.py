@@ -652,3 +652,133 @@ def nd_resample_memory_models(draw):
     order = draw(st.permutations(range(3)))
     layers = [dict(layers[i], name=f"l{j}") for j, i in enumerate(order)]
     return {"name": "nd", "input": [c] + sizes, "layers": layers}, draw(st.integers(1, 2))
+
+# --- the NumPy backward: one layer of each type on tiny inputs of every rank it takes ------
+
+#: activations a row may fold (every one but prelu)
+FOLDED = [None, "relu", "relu6", "tanh", "sigmoid", "softmax", "silu", "hardswish",
+          "hardsigmoid", "gelu", "leaky_relu", "elu", "mish"]
+
+
+@st.composite
+def tiny_window(draw, rank, dilation=True, max_pad=1, pool=False):
+    """Per-axis kernel, stride, dilation, (before, after) pads and size on ``rank`` axes;
+    pads below the dilated window (PyTorch: at most half the kernel for pools)."""
+    ks, ss, ds, ps, sizes = [], [], [], [], []
+    for _ in range(rank):
+        k = draw(st.integers(1, 3))
+        d = draw(st.integers(1, 2)) if dilation else 1
+        extent = d * (k - 1) + 1
+        limit = min(max_pad, k // 2 if pool else extent - 1)
+        pads = (draw(st.integers(0, limit)), draw(st.integers(0, limit)))
+        if pool:
+            pads = (pads[0], pads[0])
+        size = draw(st.integers(max(1, extent - sum(pads)), extent + (4 if rank < 3 else 2)))
+        ks.append(k), ss.append(draw(st.integers(1, 2))), ds.append(d), ps.append(list(pads))
+        sizes.append(size)
+    return ks, ss, ds, ps, sizes
+
+
+@st.composite
+def grad_cases(draw, type_name):
+    """(attributes, per-sample input dims — a tuple of them for a merge —, batch) of one
+    layer of ``type_name`` small enough for finite differences: every rank the type takes
+    (1-D, 2-D, 3-D maps; feature vectors where it reads any shape) and its attributes."""
+    c = draw(st.integers(1, 4))
+    rank = draw(st.integers(1, 3))
+    batch = draw(st.integers(1, 3))
+    spatial = tuple(draw(st.integers(1, 5 if rank < 3 else 3)) for _ in range(rank))
+    any_dims = draw(st.sampled_from([(c,), (c,) + spatial]))
+    act = draw(st.sampled_from(FOLDED))
+    if type_name == "conv":
+        ks, ss, ds, ps, sizes = draw(tiny_window(rank))
+        raw = {"kernel": ks, "stride": ss, "dilation": ds, "bias": draw(st.booleans()),
+               "activation": act}
+        mode = draw(st.sampled_from(["dense", "grouped", "table", "pointwise"]))
+        if mode == "table":
+            filters = draw(st.integers(1, 4))
+            raw.update(filters=filters, connection_table=[
+                sorted(draw(st.sets(st.integers(0, c - 1), min_size=1, max_size=c))) for _ in range(filters)])
+            raw.pop("dilation")
+        elif mode == "grouped":
+            groups = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
+            raw.update(groups=groups, filters=groups * draw(st.integers(1, 2)))
+        else:
+            raw["filters"] = draw(st.integers(1, 4))
+        if mode == "pointwise":
+            raw.update(kernel=1, stride=1, dilation=1)
+            sizes = list(spatial)
+        elif draw(st.booleans()) and mode != "table" and all(s == 1 for s in ss):
+            raw["padding"] = "same"
+        else:
+            raw["padding"] = ps
+        return raw, (c, *sizes), batch
+    if type_name in ("maxpool", "avgpool", "subsample"):
+        ks, ss, ds, ps, sizes = draw(tiny_window(rank, dilation=type_name == "maxpool", pool=True))
+        raw = {"kernel": ks, "stride": ss, "padding": ps}
+        if type_name == "maxpool":
+            raw["dilation"] = ds
+        if type_name == "avgpool":
+            raw["count_include_pad"] = draw(st.booleans())
+        if type_name != "subsample":
+            raw["ceil_mode"] = draw(st.booleans())
+        else:
+            raw["activation"] = act
+        return raw, (c, *sizes), batch
+    if type_name == "adaptive_avgpool":
+        return {"output": [draw(st.integers(1, n + 1)) for n in spatial]}, (c,) + spatial, batch
+    if type_name in ("gap", "upsample", "instancenorm"):
+        raw = {"upsample": {"scale": [draw(st.integers(1, 3)) for _ in spatial]},
+               "instancenorm": {"affine": draw(st.booleans())}}.get(type_name, {})
+        return raw, (c,) + spatial, batch
+    if type_name == "dense":
+        return {"units": draw(st.integers(1, 4)), "bias": draw(st.booleans()), "activation": act}, any_dims, batch
+    if type_name == "rbf":
+        return {"units": draw(st.integers(1, 4))}, any_dims, batch
+    if type_name == "lrn":
+        raw = {"size": draw(st.sampled_from([1, 3, 5])), "k": draw(st.sampled_from([1.0, 2.0])),
+               "alpha": draw(st.sampled_from([1e-4, 0.5])), "beta": draw(st.sampled_from([0.75, 0.4]))}
+        return raw, (c,) + spatial, batch
+    if type_name == "batchnorm":
+        return {}, any_dims, max(batch, 2)
+    if type_name in ("layernorm", "groupnorm"):
+        raw = {"affine": draw(st.booleans())}
+        if type_name == "groupnorm":
+            raw["groups"] = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
+        return raw, any_dims, batch
+    if type_name in ("channel_shuffle",):
+        return {"groups": draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))}, (c,) + spatial, batch
+    if type_name in ("add", "multiply", "concat"):
+        k = draw(st.integers(2, 3))
+        dims = (c,) + spatial
+        raw = {"add": {"activation": act}}.get(type_name, {})
+        if type_name == "multiply" and draw(st.booleans()):
+            gate = draw(st.sampled_from([(c,), (c,) + (1,) * rank]))
+            return raw, (dims, gate) + (dims,) * (k - 2), batch
+        if type_name == "concat":
+            axis = draw(st.sampled_from(["channels"] + (["height", "width"][:rank] if rank == 2 else [])))
+            a = {"channels": 0, "height": 1, "width": 2}[axis]
+            parts = []
+            for _ in range(k):
+                d = list(dims)
+                d[a] = draw(st.integers(1, 3))
+                parts.append(tuple(d))
+            return {"axis": axis}, tuple(parts), batch
+        return raw, (dims,) * k, batch
+    if type_name == "crop":
+        h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+        like = (draw(st.integers(1, 3)), draw(st.integers(1, h)), draw(st.integers(1, w)))
+        return {}, ((c, h, w), like), batch
+    if type_name == "gelu":
+        return {"approximate": draw(st.sampled_from(["none", "tanh"]))}, any_dims, batch
+    if type_name == "leaky_relu":
+        return {"slope": draw(st.sampled_from([0.01, -0.3, 2.0]))}, any_dims, batch
+    if type_name == "elu":
+        return {"alpha": draw(st.sampled_from([1.0, 0.5, 2.5]))}, any_dims, batch
+    if type_name == "prelu":
+        return {"slopes": draw(st.sampled_from(["shared", "per_channel"]))}, any_dims, batch
+    if type_name in ("dropout", "stochastic_depth"):
+        return {"rate": draw(st.sampled_from([0.0, 0.25, 0.5]))}, any_dims, batch
+    if type_name == "layer_scale":
+        return {"init": draw(st.sampled_from([1e-6, 0.5]))}, any_dims, batch
+    return {}, any_dims, batch  # the other elementwise types, identity, flatten

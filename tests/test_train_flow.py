@@ -32,3 +32,17 @@ def test_a_crop_whose_cropped_input_needs_no_gradient_computes_none():
     needs, grad = gradient_needs(model, propagate(model))
     assert [n.input for n in needs] == [False, False, True]
     assert grad["crop"] is False and grad["b"] is True
+
+
+def test_a_second_gradient_exists_beside_the_running_sum():
+    """A residual block's input is read by conv b and by the add: at b's backward (after
+    the add's, which handed over its gradient), b's gradient for it exists beside the one
+    already there, until added in: one more tensor of 16·8·8 values at that time."""
+    doc = {"name": "res", "input": [16, 8, 8], "layers": [
+        {"name": "stem", "type": "conv", "filters": 16, "kernel": 3, "padding": 1},
+        {"name": "b", "type": "conv", "filters": 16, "kernel": 3, "padding": 1, "inputs": ["stem"]},
+        {"name": "add", "type": "add", "inputs": ["stem", "b"]}]}
+    t = analyse_training(build_model(doc))
+    sums = [s for s in t.spans if s.kind == "summand"]
+    # b's backward is at time 2·3 − 1 − 1 = 4
+    assert [(s.start, s.node, s.per_sample) for s in sums] == [(4, 1, 16 * 64 * 4)]

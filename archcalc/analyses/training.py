@@ -22,7 +22,7 @@ blocks at the bottom).  Each layer type states its backward and what it keeps
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
 from ..core.backward import Needs
@@ -145,12 +145,20 @@ def gradient_needs(model: Model, rows: tuple, freeze: tuple = (), input_grad: bo
     order, as autograd decides them: the model input needs no gradient (unless
     ``input_grad``); a node computes its inputs' gradient when one of the tensors its
     gradient reaches needs one, and its weights' when it has weights not matched by a
-    ``freeze`` pattern; its output needs a gradient when it computes either."""
+    ``freeze`` pattern; its output needs a gradient when it computes either.  A node whose
+    output no gradient reaches — read only for its size (crop's ``like``) on every path to
+    the model's outputs — runs no backward."""
+    reached = set(model.outputs)
+    for node in reversed(model.nodes):
+        if node.path in reached:
+            reached.update(gradient_sources(node))
     grad = {INPUT: input_grad}
     needs = []
     for node, row in zip(model.nodes, rows):
         trainable = row.counts.params > 0 and not _frozen(node.path, freeze)
         need = Needs(input=any(grad[t] for t in gradient_sources(node)), weights=trainable)
+        if node.path not in reached:
+            need = Needs(input=False, weights=False)
         grad[node.path] = need.any
         needs.append(need)
     return tuple(needs), grad
@@ -243,6 +251,10 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
     # gradients of tensors: from the backward of their last reader that needs them to the
     # backward of their producer; a tensor read by k such layers sums k gradients.  A view's
     # gradient is its input's (the same storage), which then starts at the view's readers.
+    # A layer that hands one gradient to all its inputs (an add) makes them share it: a
+    # tensor whose first gradient is such a shared one has none of its own until a second
+    # is summed into it (into that second one, the first being shared: autograd's
+    # InputBuffer::accumulate), else until its producer's backward consumes it.
     readers: dict = {}
     for i, (node, need) in enumerate(zip(nodes, needs)):
         if need.input:
@@ -252,6 +264,8 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
     is_view = {node.path: owner[node.path] != node.path for node in nodes}
     start = {name: n for name in model.outputs if grad.get(name)}  # the loss's gradient
     fan_in_sums = [0] * n
+    own_span: dict = {}   # node → the index in ``steps`` of its output gradient's own span
+    shared_until: dict = {}  # a node sharing one gradient over its inputs → its last use
     for p in reversed(range(n)):
         name = nodes[p].path
         who = readers.get(name, [])
@@ -263,14 +277,36 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
         start[name] = min(times)
         numel = rows[p].counts.out_shape.numel
         fan_in_sums[p] += (len(times) - 1) * numel
-        if not is_view[name]:
+        # the readers' gradients in the order they arrive (the loss's, made for an output,
+        # counted as its producer's)
+        arrivals = sorted(zip(times, who + [p] * (len(times) - len(who))))
+        first = arrivals[0][1]
+        shared = first != p and nodes[first].layer.shares_gradient and not is_view[name]
+        if shared:
+            own = arrivals[1][0] if len(arrivals) > 1 else None
+            shared_until[first] = max(shared_until.get(first, -1),
+                                      backward_time(p) if own is None else own)
+            if own is not None:
+                steps.append(Span(own, backward_time(p), per_sample=numel * size, node=p,
+                                  readers=tuple(sorted(set(who))), kind="gradient"))
+        elif not is_view[name]:
+            own_span[p] = len(steps)
             steps.append(Span(start[name], backward_time(p), per_sample=numel * size, node=p,
                               readers=tuple(sorted(set(who))), kind="gradient"))
         # every gradient after the first exists beside the running sum at the step of the
-        # reader that makes it, until it is added in (autograd's InputBuffer::add)
-        arrivals = sorted(zip(times, who + [p] * (len(times) - len(who))))
-        for when, maker in arrivals[1:]:
+        # reader that makes it, until it is added in (autograd's InputBuffer::add); the
+        # first summed into a shared gradient becomes the tensor's own (counted above)
+        for when, maker in arrivals[2 if shared else 1:]:
             steps.append(Span(when, when, per_sample=numel * size, node=maker, kind="summand"))
+    # the one gradient a sharing node hands its inputs: its output's own (continued) when
+    # it passes that on, else the new tensor it makes (a folded activation's derivative)
+    for r, until in shared_until.items():
+        passes_on = getattr(nodes[r].layer, "activation", None) is None and r in own_span
+        if passes_on and steps[own_span[r]].end < until:
+            steps[own_span[r]] = replace(steps[own_span[r]], end=until)
+        elif not passes_on:
+            steps.append(Span(backward_time(r), until, node=r, kind="gradient",
+                              per_sample=rows[r].counts.out_shape.numel * size))
 
     out_rows = []
     for i, (node, row, need) in enumerate(zip(nodes, rows, needs)):

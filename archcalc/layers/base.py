@@ -106,6 +106,9 @@ class Layer:
     #: the positions of the inputs its backward sends a gradient to; None: every input
     #: (crop reads its second input for its size only)
     gradient_inputs: ClassVar[tuple | None] = None
+    #: True when its backward hands one tensor to every input as their gradient (an add:
+    #: its output's gradient, or its folded activation's derivative), which they share
+    shares_gradient: ClassVar[bool] = False
 
     def geometry(self, x: Shape):
         """The :class:`~archcalc.core.windows.Geometry` of a windowed layer, else None."""

@@ -44,6 +44,7 @@ class Add(Merge):
     """
     type_name = "add"
     activation: object = activation_attr()
+    shares_gradient = True  # AddBackward returns the one gradient for every input
 
     def out_shape(self, xs: tuple) -> Shape:
         for j in range(1, len(xs)):

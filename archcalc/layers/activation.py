@@ -149,6 +149,12 @@ class Elementwise(Layer):
 
         return applied(self.type_name, x, **self.attrs())
 
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The derivative's block-sized temporaries (npgrad.GRAD_SCRATCH)."""
+        from .npgrad import grad_scratch
+
+        return grad_scratch(self.type_name, batch * y.numel, itemsize) if needs.input else 0
+
     def backward_numpy(self, tape, grad, weights, needs, ops):
         """The derivative (npgrad.DERIVATIVES) at what autograd keeps: the output (relu,
         tanh, sigmoid, softmax) or the input, block by block into a new array."""
@@ -281,7 +287,9 @@ class PReLU(Elementwise):
         return x.channels if self.slopes == "per_channel" else 1
 
     def workspace(self, x: Shape, batch: int = 1) -> int:
-        return 0  # min(x, 0) is the output buffer; the slopes' (C,) factor is not counted
+        """min(x, 0) is the output buffer; the slopes less one, (C,) per channel, are a
+        temporary (as large as a sample for a vector of C features)."""
+        return x.channels if self.slopes == "per_channel" else 0
 
     def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
         """The input's gradient as leaky_relu's; the slopes' gradient Σ g·x over the

@@ -252,6 +252,11 @@ class Conv(Layer):
 
         return folded_forward(self, x, weights, ops)
 
+    def train_workspace(self, x, batch, itemsize) -> int:
+        from .npgrad import folded_train_workspace
+
+        return folded_train_workspace(self, x, batch, itemsize)
+
     def backward_numpy(self, tape, grad, weights, needs, ops):
         """convolution_backward on the path the forward took (:meth:`kernel_path`), after
         the folded activation's derivative: the input's gradient is the transposed

@@ -113,6 +113,11 @@ class Dense(FullyConnected):
 
         return folded_forward(self, x, weights, ops)
 
+    def train_workspace(self, x, batch, itemsize) -> int:
+        from .npgrad import folded_train_workspace
+
+        return folded_train_workspace(self, x, batch, itemsize)
+
     def backward_numpy(self, tape, grad, weights, needs, ops):
         """addmm's backward after the folded activation's derivative: dx = G·W,
         dW = Gᵀ·x (the saved, flattened input), db = Σ G."""

@@ -80,6 +80,11 @@ class Add(Merge):
 
         return folded_forward(self, xs, weights, ops)
 
+    def train_workspace(self, xs, batch, itemsize) -> int:
+        from .npgrad import folded_train_workspace
+
+        return folded_train_workspace(self, xs, batch, itemsize)
+
     def backward_numpy(self, tape, grad, weights, needs, ops):
         """Every input receives the output's gradient (after the folded activation's
         derivative): one array, shared, never written to."""
@@ -191,10 +196,12 @@ class Multiply(Merge):
         grads = [None] * len(arrays)
         g = grad
         for j in range(len(arrays) - 1, 0, -1):
-            grads[j] = product_to(g, chain[j - 1], arrays[j].shape)
-            g = product_to(g, arrays[j], chain[j - 1].shape)
-        grads[0] = g
-        return tuple(d.reshape(x.shape) for d, x in zip(grads, tape.x)), {}
+            if tape.wanted(j):
+                grads[j] = product_to(g, chain[j - 1], arrays[j].shape)
+            if j > 1 or tape.wanted(0):
+                g = product_to(g, arrays[j], chain[j - 1].shape)
+        grads[0] = g if tape.wanted(0) else None
+        return tuple(None if d is None else d.reshape(x.shape) for d, x in zip(grads, tape.x)), {}
 
     def backward_workspace(self, xs, y, needs, batch, itemsize) -> int:
         """A chain of k > 2: the gradient of one partial product at a time."""
@@ -241,16 +248,18 @@ class Concat(Merge):
 
     def backward_numpy(self, tape, grad, weights, needs, ops):
         """Each input's gradient is its slice of the output's, copied (so the output's
-        gradient is freed at this step, as the timeline has it)."""
+        gradient is freed at this step, as the timeline has it; autograd's narrow views
+        would keep all of it alive while any slice is), for the inputs that want one."""
         import numpy as np
 
         a = 1 + AXES[self.axis]
         if not needs.input:
             return (None,) * len(tape.in_shape), {}
         out, start = [], 0
-        for shape in tape.in_shape:
+        for j, shape in enumerate(tape.in_shape):
             size = shape.dims[a - 1]
-            out.append(np.ascontiguousarray(grad[(slice(None),) * a + (slice(start, start + size),)]))
+            part = grad[(slice(None),) * a + (slice(start, start + size),)]
+            out.append(np.array(part, copy=True) if tape.wanted(j) else None)
             start += size
         return tuple(out), {}
 

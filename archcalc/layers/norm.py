@@ -121,6 +121,11 @@ class LRN(Layer):
         scale += t(self.k)
         return scale
 
+    def train_workspace(self, x, batch, itemsize) -> int:
+        """The squares (as the forward), gone before the output is made: beyond the output
+        and the scale, what they exceed the output by."""
+        return itemsize * max(0, self.workspace(x, batch) - batch * x.numel)
+
     def train_forward(self, x, weights, ops):
         """y = x · S^(−β), keeping the scale S (as Caffe's LRN layer keeps it)."""
         scale = self._scale(x)
@@ -380,6 +385,9 @@ class Normalisation(Layer):
             y += weights["beta"].reshape(shape)
         return y, mean, rstd
 
+    def train_workspace(self, x, batch, itemsize) -> int:
+        return 0  # the means and variances are the statistics kept (the timeline's extras)
+
     def train_forward(self, x, weights, ops):
         """The forward, keeping each set's mean and 1/std (native_layer_norm's return)."""
         y, mean, rstd = self._normalise(x, weights, keep=True)
@@ -397,9 +405,10 @@ class Normalisation(Layer):
                                   needs.weights)
 
     def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
-        """x̂ made again (input-sized), and two values per set for the means."""
+        """x̂ made again (input-sized), and for the input's gradient two values per set
+        for the means."""
         k, s = self.sets(x)
-        return itemsize * (batch * x.numel + 2 * batch * k)
+        return itemsize * (batch * x.numel + (2 * batch * k if needs.input else 0))
 
 
 def standardise(v, yv, axes: tuple, eps: float, keep: bool):

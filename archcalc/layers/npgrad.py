@@ -40,6 +40,12 @@ class Tape:
     #: per-sample Shape of the input (the tuple of them for a merge): sizes are always known
     in_shape: object
     batch: int
+    #: for a merge, whether each input's gradient is wanted (autograd's needs_input_grad);
+    #: None: every one
+    wants: tuple | None = None
+
+    def wanted(self, j: int) -> bool:
+        return self.wants is None or self.wants[j]
 
     def dims(self, j: int | None = None) -> tuple:
         """The input's array shape, batch first (input ``j`` of a merge)."""
@@ -47,7 +53,8 @@ class Tape:
         return (self.batch,) + tuple(shape.dims)
 
 
-def make_tape(layer, in_shape, needs, arrays: tuple, y, cache: dict, batch: int) -> Tape:
+def make_tape(layer, in_shape, needs, arrays: tuple, y, cache: dict, batch: int,
+              wants: tuple | None = None) -> Tape:
     """The :class:`Tape` of what ``layer.saved(in_shape, …, needs)`` says autograd keeps of
     one forward: the inputs (``arrays``, one per input) and output it names, and the cache
     entries named by its extras' ``what`` — nothing else, so a backward that needs more
@@ -56,7 +63,7 @@ def make_tape(layer, in_shape, needs, arrays: tuple, y, cache: dict, batch: int)
     kept = tuple(a if j in saved.inputs else None for j, a in enumerate(arrays))
     named = {e.what for e in saved.extras}
     return Tape(layer.take(kept), y if saved.output else None,
-                {k: v for k, v in cache.items() if k in named}, in_shape, batch)
+                {k: v for k, v in cache.items() if k in named}, in_shape, batch, wants)
 
 
 # --- activation derivatives, block by block -------------------------------------------------
@@ -179,6 +186,18 @@ DERIVATIVES = {"relu": _relu, "relu6": _relu6, "tanh": _tanh, "sigmoid": _sigmoi
                "gelu": _gelu, "leaky_relu": _leaky_relu, "elu": _elu, "mish": _mish}
 
 
+#: block-sized temporaries each derivative holds at its peak (in the gradient's dtype;
+#: the byte masks of relu, relu6, hardsigmoid, hardswish and elu round up to one)
+GRAD_SCRATCH = {"relu": 1, "relu6": 1, "tanh": 0, "sigmoid": 0, "silu": 1, "hardsigmoid": 1,
+                "hardswish": 1, "gelu": 4, "leaky_relu": 2, "elu": 1, "mish": 2}
+
+
+def grad_scratch(name, elements: int, itemsize: int) -> int:
+    """Bytes :func:`activation_grad` holds for ``name`` over ``elements`` (softmax: its
+    sum over the channels, one value per cell of the other axes, is the caller's)."""
+    return GRAD_SCRATCH.get(name, 0) * min(BLOCK, elements) * itemsize
+
+
 def activation_grad(name, g, value, **attrs):
     """The gradient of activation ``name``'s argument: a new array, evaluated block by
     block (:data:`npact.BLOCK` elements) so its temporaries never grow with the tensor.
@@ -229,6 +248,19 @@ def folded_forward(layer, x, weights, ops):
     return activate(name, y), {"pre-activation": pre}
 
 
+def folded_train_workspace(layer, x, batch: int, itemsize: int) -> int:
+    """Bytes :func:`folded_forward` holds beyond its output and cache: the bare forward's
+    workspace, gone before the pre-activation's copy is made (which the timeline counts)."""
+    from .activation import GRADIENTS
+
+    name = layer.activation
+    if name is None or GRADIENTS[name][1] == "output":
+        return itemsize * layer.workspace(x, batch)
+    bare = replace(layer, activation=None)
+    y = layer.out_shape(x)
+    return max(0, itemsize * (bare.workspace(x, batch) - batch * y.numel))
+
+
 def folded_grad(layer, tape: Tape, g):
     """The gradient of a row's pre-activation: ``g`` itself without a folded activation."""
     if layer.activation is None:
@@ -242,7 +274,7 @@ def folded_workspace(layer, y, batch: int, itemsize: int) -> int:
     if layer.activation is None:
         return 0
     extra = batch * y.numel // y.channels if layer.activation == "softmax" else 0
-    return (batch * y.numel + extra) * itemsize
+    return (batch * y.numel + extra) * itemsize + grad_scratch(layer.activation, batch * y.numel, itemsize)
 
 
 def product_to(a, b, shape):
@@ -422,6 +454,7 @@ def max_with_indices(x, g):
         np.greater(v, y, out=better)
         np.copyto(y, v, where=better)
         np.copyto(arg, t, where=better)
+        del v  # the last view would keep the padded copy alive
     del better, win
     spatial = x.shape[2:]
     strides = [math.prod(spatial[a + 1:]) for a in range(len(spatial))]

@@ -286,6 +286,11 @@ class Subsample(Window):
 
         return folded_forward(self, x, weights, ops)
 
+    def train_workspace(self, x, batch, itemsize) -> int:
+        from .npgrad import folded_train_workspace
+
+        return folded_train_workspace(self, x, batch, itemsize)
+
     def backward_numpy(self, tape, grad, weights, needs, ops):
         """After the squashing function's derivative: every tap's gradient a[c]·g (one
         einsum with the coefficient repeated over the taps, the transposed depthwise

@@ -159,7 +159,9 @@ def train_step(model: Model, input_shape: Shape | None = None, batch: int = 1, s
         y, cache = layer.train_forward(layer.take(arrays), weights[node.path], ops)
         seconds = time.perf_counter() - start
         if need.any:
-            tapes[i] = make_tape(layer, layer.take(row.in_shapes), need, arrays, y, cache, batch)
+            wants = tuple(bool(requires.get(name)) for name in node.inputs)
+            tapes[i] = make_tape(layer, layer.take(row.in_shapes), need, arrays, y, cache, batch,
+                                 wants)
         values[node.path] = y
         del arrays, y, cache
         for name in set(node.inputs):

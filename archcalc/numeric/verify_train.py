@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..analyses.training import analyse_training, gradient_needs
+from ..core.backward import Needs
 from ..core.dtypes import DTYPE_BYTES, NUMERIC_DTYPES
 from ..core.engine import propagate
 from ..core.graph import Model
@@ -117,6 +118,13 @@ class TrainVerification:
         return f"✗ {len(self.disagreements())} disagreements in {steps} steps"
 
 
+def _dropped(layer, x, y, batch: int, size: int) -> int:
+    """Bytes of the cache a training forward makes for a backward that does not run (the
+    extras a backward would keep), dropped as soon as the forward returns: its workspace."""
+    extras = layer.saved(x, y, Needs(True, True)).extras
+    return sum(e.elements * (e.itemsize or size) * (1 if e.per_batch else batch) for e in extras)
+
+
 def predicted_step_memory(model: Model, input_shape: Shape | None, batch: int, dtype: str,
                           freeze: tuple = ()) -> tuple:
     """(the engine's training analysis, {(phase, node index): predicted traced bytes}).
@@ -124,7 +132,9 @@ def predicted_step_memory(model: Model, input_shape: Shape | None, batch: int, d
     A step holds every weight (made before the first step), the gradients of the weights
     whose backward has run (this step's included), the activation memory the engine's
     timeline has at that time (docs/conventions.md, "Memory of a training step"), and the
-    layer's own workspace in that step (``Layer.train_workspace``, ``backward_workspace``).
+    layer's own workspace in that step (``Layer.train_workspace``, ``backward_workspace``;
+    a layer that runs no backward still runs its training forward, and the cache it makes
+    is dropped at once: workspace of its forward step).
     """
     t = analyse_training(model, input_shape, batch=batch, dtype=dtype, freeze=freeze)
     rows = propagate(model, input_shape)
@@ -133,9 +143,10 @@ def predicted_step_memory(model: Model, input_shape: Shape | None, batch: int, d
     n = len(model.nodes)
     params = size * sum(row.counts.params for row in rows)
     out, grads = {}, 0
-    for i, (node, row) in enumerate(zip(model.nodes, rows)):
+    for i, (node, row, need) in enumerate(zip(model.nodes, rows, needs)):
         x = node.layer.take(row.in_shapes)
-        out["forward", i] = params + t.moments[i].at(batch) + node.layer.train_workspace(x, batch, size)
+        out["forward", i] = (params + t.moments[i].at(batch) + node.layer.train_workspace(x, batch, size)
+                             + (0 if need.any else _dropped(node.layer, x, row.counts.out_shape, batch, size)))
     for i in reversed(range(n)):
         node, row, need = model.nodes[i], rows[i], needs[i]
         if not need.any:

@@ -42,11 +42,13 @@ def test_workspace_by_hand():
     4·2·2·30·40 = 19,200 elements, the same at batch 1 and 5.  Bilinear 3×30×40 → size
     [60, 80]: pass 1 makes 3·60·40 = 7,200, held while pass 2 writes the output, so batch
     2 holds 14,400; a single pass (linear in 1-D, nearest to any size) holds nothing.
-    Pad: 0."""
+    Pad: constant 0; reflect copies each border slab before writing it, the largest being
+    the height's, 3·(40 + 4)·2 = 264 per sample (the width's is 3·(30 + 4)·2 = 204)."""
     ct = build(REGISTRY["conv_transpose"], {"filters": 4, "kernel": 2, "stride": 2})
     assert ct.workspace(Shape.of(8, 30, 40), 1) == ct.workspace(Shape.of(8, 30, 40), 5) == 19_200
     up = build(REGISTRY["upsample"], {"size": [60, 80], "mode": "bilinear"})
     assert up.workspace(Shape.of(3, 30, 40), 2) == 14_400
     assert build(REGISTRY["upsample"], {"size": 77, "mode": "linear"}).workspace(Shape.of(3, 30), 2) == 0
     assert build(REGISTRY["upsample"], {"size": [45, 77]}).workspace(Shape.of(3, 30, 40), 2) == 0
-    assert build(REGISTRY["pad"], {"padding": 2, "mode": "reflect"}).workspace(Shape.of(3, 30, 40), 2) == 0
+    assert build(REGISTRY["pad"], {"padding": 2, "mode": "reflect"}).workspace(Shape.of(3, 30, 40), 2) == 528
+    assert build(REGISTRY["pad"], {"padding": 2}).workspace(Shape.of(3, 30, 40), 2) == 0

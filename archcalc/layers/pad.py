@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..core.shapes import Shape, is_known, pads_per_axis
+from ..core.shapes import Shape, is_known, pads_per_axis, product
 from ..core.backward import NOTHING, Backward, Needs, Saved
 from ..core.windows import Refine
 from ..core.work import Work
@@ -95,11 +95,37 @@ class Pad(Layer):
         return Refine((Fraction(1),) * len(pads), tuple(Fraction(-b) for b, _ in pads),
                       (Fraction(0),) * len(pads))
 
+    def workspace(self, x: Shape, batch: int = 1) -> int:
+        """np.pad in modes reflect, edge and wrap copies each border into a temporary before
+        writing it (its source overlaps the array it writes; nothing in mode constant), one
+        at a time: the largest border slab, C·Π(the other padded sizes)·max(before, after)
+        over the axes (measured within 1 %)."""
+        if self.mode == "constant":
+            return 0
+        pads = self.pads(x)
+        sizes = [n + b + a for n, (b, a) in zip(x.spatial, pads)]
+        total = product(sizes)
+        return batch * x.channels * max(total // size * max(p) for size, p in zip(sizes, pads))
+
     def forward(self, x, weights, ops):
         """np.pad with NumPy's mode of the same meaning (npresample.NUMPY_PAD_MODES)."""
         from .npresample import pad
 
         return pad(x, self.pads(Shape.of(*x.shape[1:])), self.mode, self.fill)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """The middle of the output's gradient, plus (reflect, replicate, circular) each
+        border cell's gradient added into the input cell it copied (npgrad.pad_backward)."""
+        from .npgrad import pad_backward
+
+        if not needs.input:
+            return None, {}
+        return pad_backward(grad, self.pads(tape.in_shape), self.mode, tape.dims()), {}
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        from .npgrad import pad_workspace
+
+        return pad_workspace(x.dims, self.pads(x), self.mode, batch, itemsize) if needs.input else 0
 
 
 __all__ = ["Pad"]

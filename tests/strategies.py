@@ -727,9 +727,15 @@ def grad_cases(draw, type_name):
         return raw, (c, *sizes), batch
     if type_name == "adaptive_avgpool":
         return {"output": [draw(st.integers(1, n + 1)) for n in spatial]}, (c,) + spatial, batch
-    if type_name in ("gap", "upsample", "instancenorm"):
-        raw = {"upsample": {"scale": [draw(st.integers(1, 3)) for _ in spatial]},
-               "instancenorm": {"affine": draw(st.booleans())}}.get(type_name, {})
+    if type_name == "upsample":
+        return draw(upsample_cases(max_size=5))
+    if type_name == "pad":
+        return draw(pad_cases())
+    if type_name == "conv_transpose":
+        raw, dims, n = draw(transpose_cases())
+        return {**raw, "activation": act}, dims, n
+    if type_name in ("gap", "instancenorm"):
+        raw = {"instancenorm": {"affine": draw(st.booleans())}}.get(type_name, {})
         return raw, (c,) + spatial, batch
     if type_name == "dense":
         return {"units": draw(st.integers(1, 4)), "bias": draw(st.booleans()), "activation": act}, any_dims, batch

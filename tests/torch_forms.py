@@ -108,6 +108,30 @@ def channel_shuffle(layer, w, xs, cache):
     return x.reshape((n, g, c // g) + x.shape[2:]).transpose(1, 2).reshape(x.shape)
 
 
+def conv_transpose(layer, w, xs, cache):
+    x = xs[0]
+    _, stride, dilation, pads, extra = layer.resolved(_shape(x))
+    f = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[x.ndim - 3]
+    y = f(x, w["weight"], w.get("bias"), stride, pads, extra, layer.groups, dilation)
+    return ACTIVATIONS[layer.activation](y)
+
+
+def pad(layer, w, xs, cache):
+    x = xs[0]
+    pads = tuple(p for before_after in reversed(layer.pads(_shape(x))) for p in before_after)
+    if layer.mode == "constant":
+        return F.pad(x, pads, mode="constant", value=layer.fill)
+    return F.pad(x, pads, mode=layer.mode)
+
+
+def upsample(layer, w, xs, cache):
+    x = xs[0]
+    size = tuple(m for _, m in layer.resized(_shape(x)))
+    if layer.mode == "nearest":
+        return F.interpolate(x, size=size, mode="nearest")
+    return F.interpolate(x, size=size, mode=layer.mode, align_corners=layer.aligned)
+
+
 def _per_channel(v, x):
     return v.reshape((1, -1) + (1,) * (x.ndim - 2))
 
@@ -150,9 +174,7 @@ FORMS = {
     "flatten": lambda layer, w, xs, cache: xs[0].flatten(1),
     "channel_shuffle": channel_shuffle,
     "layer_scale": lambda layer, w, xs, cache: xs[0] * _per_channel(w["gamma"], xs[0]),
-    "upsample": lambda layer, w, xs, cache: F.interpolate(
-        xs[0], scale_factor=tuple(float(s) for s in per_axis(layer.scale, xs[0].ndim - 2, "scale")),
-        mode="nearest"),
+    "upsample": upsample, "pad": pad, "conv_transpose": conv_transpose,
     "add": lambda layer, w, xs, cache: ACTIVATIONS[layer.activation](sum(xs[1:], xs[0])),
     "multiply": multiply,
     "concat": lambda layer, w, xs, cache: torch.cat(xs, dim=1 + {"channels": 0, "height": 1,

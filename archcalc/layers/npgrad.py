@@ -516,6 +516,161 @@ def normalise_backward(x, g, mean, rstd, gamma, view, axes, need_input, need_wei
     return dx, weights
 
 
-__all__ = ["DERIVATIVES", "Tape", "make_tape", "activation_grad", "col2im", "conv_direct_backward",
+# --- resampling: transposed convolution, padding, upsampling -------------------------------
+
+def _transpose_slices(in_size, out_size, tap, offsets):
+    """(source slices of the input, strided destination slices of the output) where kernel
+    offset ``tap`` lands inside the output, or None (as npresample.conv_transpose)."""
+    from .npresample import scatter_range
+
+    src, dst = [], []
+    for axis, t in enumerate(tap):
+        offset, s = offsets[axis][t]
+        lo, hi = scatter_range(in_size[axis], out_size[axis], offset, s)
+        if lo == hi:
+            return None
+        src.append(slice(lo, hi))
+        first = lo * s + offset
+        dst.append(slice(first, first + (hi - lo - 1) * s + 1, s))
+    return tuple(src), tuple(dst)
+
+
+def conv_transpose_backward(x, grad, weight, ops, stride, dilation, padding, dims, groups,
+                            need_input: bool, need_weights: bool):
+    """(dx, dweight) of npresample.conv_transpose.  Per sample, the output's gradient is
+    gathered back into the forward's columns (C_out·Πk, Πin) — every product's landing
+    cell, zeros for those cropped —, then per group ``ops.input.matmul`` W·cols gives the
+    input's gradient (an ordinary convolution) and ``ops.weights.matmul`` x·colsᵀ the
+    weights' (summed over the batch): each the forward's products.  Workspace: the one
+    columns buffer and a weight-sized product."""
+    n, cin = dims[:2]
+    cg_in, cg_out = weight.shape[0] // groups, weight.shape[1]
+    kernel, in_size, out_size = weight.shape[2:], tuple(dims[2:]), grad.shape[2:]
+    taps, pixels = math.prod(kernel), math.prod(in_size)
+    kernel_g = weight.reshape(groups, cg_in, cg_out * taps)
+    buffer = np.empty(groups * cg_out * taps * pixels, dtype=grad.dtype)
+    cols = buffer.reshape(groups, cg_out * taps, pixels)
+    spread = buffer.reshape((groups * cg_out,) + tuple(kernel) + in_size)
+    offsets = [[(t * d - p, s) for t in range(k)]
+               for k, s, d, p in zip(kernel, stride, dilation, padding)]
+    landing = [_transpose_slices(in_size, out_size, tap, offsets) for tap in np.ndindex(*kernel)]
+    dx = np.empty(dims, dtype=grad.dtype) if need_input else None
+    if need_weights:
+        dw, part = np.zeros_like(kernel_g), np.empty_like(kernel_g)
+    for i in range(n):
+        buffer[...] = 0
+        for tap, where in zip(np.ndindex(*kernel), landing):
+            if where is not None:
+                src, dst = where
+                spread[(slice(None),) + tap + src] = grad[(i, slice(None)) + dst]
+        if need_input:
+            ops.input.matmul(kernel_g, cols, out=dx[i].reshape(groups, cg_in, pixels))
+        if need_weights:
+            ops.weights.matmul(x[i].reshape(groups, cg_in, pixels), cols.transpose(0, 2, 1), out=part)
+            dw += part
+    return dx, (dw.reshape(weight.shape) if need_weights else None)
+
+
+def pad_backward(grad, pads, mode: str, dims):
+    """The input's gradient of npresample.pad: constant, the middle of the output's (a
+    copy); reflect, replicate and circular, axis by axis from the last, the middle plus
+    every border cell's gradient added into the cell it copied (slices, no index arrays)."""
+    middle = (slice(None), slice(None)) + tuple(slice(b, b + n) for n, (b, _) in zip(dims[2:], pads))
+    if mode == "constant":
+        return np.ascontiguousarray(grad[middle])
+    g = grad
+    for axis in reversed(range(len(pads))):
+        n, (before, after) = dims[2 + axis], pads[axis]
+        if before == after == 0:
+            continue
+        t = np.array(_along(g, axis, slice(before, before + n)), copy=True)
+        m = n + before + after
+        source = np.pad(np.arange(n), (before, after), mode={"reflect": "reflect", "replicate": "edge",
+                                                              "circular": "wrap"}[mode])
+        for j in list(range(before)) + list(range(before + n, m)):
+            _along(t, axis, slice(source[j], source[j] + 1))[...] += _along(g, axis, slice(j, j + 1))
+        g = t
+    return g if g is not grad else np.array(grad, copy=True)
+
+
+def pad_workspace(dims_per_sample, pads, mode: str, batch: int, itemsize: int) -> int:
+    """Bytes :func:`pad_backward` holds besides its result: each axis's pass is a new array
+    made while the previous one (not the output's gradient) is alive."""
+    if mode == "constant":
+        return 0
+    sizes = [n + b + a for n, (b, a) in zip(dims_per_sample[1:], pads)]
+    stages = []
+    for axis in reversed(range(len(pads))):
+        if pads[axis] == (0, 0):
+            continue
+        sizes[axis] = dims_per_sample[1 + axis]
+        stages.append(batch * dims_per_sample[0] * math.prod(sizes))
+    held = stages[:-1]
+    return itemsize * max((a + b for a, b in zip(held, held[1:])), default=held[0] if held else 0)
+
+
+def _along(a, axis: int, index):
+    """a[..., index, ...] with ``index`` on spatial axis ``axis`` (a is (N, C, *spatial))."""
+    return a[(slice(None),) * (2 + axis) + (index,)]
+
+
+def upsample_backward(grad, pairs, mode: str, aligned: bool):
+    """The input's gradient of npresample's resampling, axis by axis from the last (the
+    forward's passes in reverse), each pass a new array: nearest, every output's gradient
+    added into the cell it copied (per residue class, one strided slice, cells distinct);
+    linear, each output's gradient times (1 − λ) into its lower cell and times λ into its
+    upper (per run of one λ; a run reading one cell for all its outputs adds their sum)."""
+    from .npresample import _classes, _run, linear_segments
+
+    g = grad
+    for axis in reversed(range(len(pairs))):
+        n, m = pairs[axis]
+        if n == m:
+            continue
+        sizes = list(g.shape)
+        sizes[2 + axis] = n
+        t = np.zeros(sizes, dtype=grad.dtype)
+        if mode == "nearest":
+            for out, src in _classes(n, m):
+                _along(t, axis, src)[...] += _along(g, axis, out)
+        else:
+            for j0, jstep, low, step, high, count, lam in linear_segments(n, m, aligned):
+                part = _along(g, axis, _run(j0, jstep, count))
+                for cell, weight in ((low, 1 - lam), (high, lam)):
+                    if weight == 0:
+                        continue
+                    share = part * grad.dtype.type(weight)
+                    if step == 0:  # one cell for the whole run: its gradient sums them
+                        share = share.sum(axis=2 + axis, keepdims=True)
+                    _along(t, axis, _run(cell, step, count))[...] += share
+                    del share
+                del part
+        g = t
+    return g if g is not grad else np.array(grad, copy=True)
+
+
+def upsample_workspace(x, pairs, mode: str, batch: int, itemsize: int) -> int:
+    """Bytes :func:`upsample_backward` holds besides its result: the pass being made and
+    the previous one (the output's gradient excepted), and, for the linear modes, one
+    run's weighted share (at most the pass's input)."""
+    sizes = [m for _, m in pairs]
+    stages, shares = [], []
+    for axis in reversed(range(len(pairs))):
+        n, m = pairs[axis]
+        if n == m:
+            continue
+        shares.append(batch * x.channels * math.prod(sizes))
+        sizes[axis] = n
+        stages.append(batch * x.channels * math.prod(sizes))
+    last = len(stages) - 1
+    peak = 0
+    for k, (made, share) in enumerate(zip(stages, shares)):
+        previous = stages[k - 1] if k else 0            # the first pass reads the gradient
+        peak = max(peak, previous + (made if k < last else 0) + (share if mode != "nearest" else 0))
+    return itemsize * peak
+
+
+__all__ = ["DERIVATIVES", "Tape", "make_tape", "conv_transpose_backward", "pad_backward",
+           "upsample_backward", "activation_grad", "col2im", "conv_direct_backward",
            "folded_forward", "folded_grad", "max_unpool", "max_with_indices",
            "normalise_backward", "scatter_windows", "softmax_grad"]

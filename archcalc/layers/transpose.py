@@ -217,6 +217,48 @@ class ConvTranspose(Layer):
                            self.out_size(shape), self.groups)
         return finish(y, weights.get("bias"), self.activation)
 
+    # --- numeric training step ----------------------------------------------------------
+
+    def train_forward(self, x, weights, ops):
+        """The forward, keeping a folded activation's argument when autograd keeps it."""
+        from .npgrad import folded_forward
+
+        return folded_forward(self, x, weights, ops)
+
+    def train_workspace(self, x, batch, itemsize) -> int:
+        from .npgrad import folded_train_workspace
+
+        return folded_train_workspace(self, x, batch, itemsize)
+
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """After the folded activation's derivative, the output's gradient gathered into
+        the forward's columns, then W·cols (the input's, an ordinary convolution) and
+        x·colsᵀ (the weights') per group and sample (npgrad.conv_transpose_backward); the
+        bias's Σ g."""
+        from . import npgrad
+
+        g = npgrad.folded_grad(self, tape, grad)
+        _, stride, dilation, pads, _ = self.resolved(tape.in_shape)
+        dx, dw = npgrad.conv_transpose_backward(tape.x, g, weights["weight"], ops, stride,
+                                                dilation, pads, tape.dims(), self.groups,
+                                                needs.input, needs.weights)
+        grads = {}
+        if needs.weights:
+            grads["weight"] = dw
+            if self.bias:
+                grads["bias"] = npgrad.channel_sum(g)
+        return dx, grads
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        """The folded activation's gradient, one sample's columns (as the forward) and a
+        weight-sized product for the weights' gradient."""
+        from .npgrad import folded_workspace
+        from .npresample import transpose_columns
+
+        cols = transpose_columns(self.filters, self.resolved(x)[0], x.spatial)
+        return (folded_workspace(self, y, batch, itemsize)
+                + itemsize * (cols + (self.weight_count(x) if needs.weights else 0)))
+
 
 # --- exact counting of the (input index, tap) pairs that land inside the output ----------
 

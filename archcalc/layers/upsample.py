@@ -214,6 +214,22 @@ class Upsample(Layer):
             return interpolate_nearest(x, pairs, self.separable(shape))
         return interpolate_linear(x, pairs, self.aligned)
 
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """upsample_*_backward: the forward's passes in reverse, each output's gradient
+        added into the cells it read, times its weight (npgrad.upsample_backward)."""
+        from .npgrad import upsample_backward
+
+        if not needs.input:
+            return None, {}
+        return upsample_backward(grad, self.resized(tape.in_shape), self.mode, self.aligned), {}
+
+    def backward_workspace(self, x, y, needs, batch, itemsize) -> int:
+        from .npgrad import upsample_workspace
+
+        if not needs.input:
+            return 0
+        return upsample_workspace(x, self.resized(x), self.mode, batch, itemsize)
+
 
 def _same_symbolically(n, m) -> bool:
     if is_known(n, m):

@@ -130,13 +130,6 @@ class Upsample(Layer):
         return Work(additions=2 * elements, multiplications=elements)
 
     def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
-        """upsample_nearest_backward: each input cell sums the gradients of its copies."""
-        return Backward(work=Work(additions=y.numel - x.numel) if needs.input else Work())
-
-    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
-        return NOTHING  # sizes only
-
-    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
         """Nearest (upsample_nearest_backward): each input cell sums the gradients of the
         outputs that copy it, an add per output but the first into each cell read:
         output − C·Π min(n, m) (shrinking reads m of the n cells).  Linear modes, each pass

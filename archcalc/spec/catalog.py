@@ -11,6 +11,10 @@ from ..errors import SpecError, did_you_mean, one_line
 from ..core.graph import Model
 from .loader import read_spec
 
+#: files read by an importer (archcalc.io) rather than as YAML; kept here so that finding a
+#: model imports nothing of archcalc.io until one of them is named
+IMPORT_SUFFIXES = (".onnx", ".prototxt")
+
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
@@ -48,7 +52,8 @@ def _shown(path: Path) -> str:
 def resolve(ref: str) -> tuple[Path, str]:
     """The file behind ``ref`` (a bundled model name or a path) and the name shown in errors."""
     path = Path(ref)
-    if path.suffix in SPEC_SUFFIXES or os.sep in ref or "/" in ref:
+    if path.suffix in SPEC_SUFFIXES or path.suffix.lower() in IMPORT_SUFFIXES or os.sep in ref \
+            or "/" in ref:
         if not path.is_file():
             raise SpecError(f"no such spec file: {ref}")
         return path, ref
@@ -64,6 +69,10 @@ def resolve(ref: str) -> tuple[Path, str]:
 def load(ref: str, options: Mapping[str, Any] | None = None) -> Model:
     """Load and validate the model named or pointed to by ``ref``."""
     path, shown = resolve(ref)
+    if path.suffix.lower() in IMPORT_SUFFIXES:  # ONNX or Caffe: read by archcalc.io
+        from ..io import load_file
+
+        return load_file(path, shown, options)
     doc = read_spec(path, shown)
     return build_model(doc, shown, options, default_name=one_line(path.stem))
 

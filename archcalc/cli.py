@@ -633,6 +633,55 @@ def memory_command(model, batch, input_text, dtype, train, optimizer_name, freez
                              stages), nl=False)
 
 
+@cli.command("import")
+@click.argument("source")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="the spec file to write (.yaml)")
+@click.option("--input", "input_text", metavar="C,H,W",
+              help="input size of one sample (required for module:callable; replaces an "
+                   "ONNX model's symbolic sizes)")
+def import_command(source, output, input_text):
+    """Write an editable spec of SOURCE: an ONNX file, a Caffe deploy.prototxt, or a
+    PyTorch module:callable returning an nn.Module (called with no arguments).
+
+    The spec gives the figures `archcalc table SOURCE` gives (it is checked by reading it
+    back).  docs/import-export.md lists what each route maps and its limits.
+    """
+    from .io.convert import import_spec
+
+    written = import_spec(source, output, _sizes(input_text))
+    click.echo(f"wrote {output} ({written} layers)")
+
+
+def _sizes(text):
+    """--input C,H,W with as many sizes as given (the importer checks the rank)."""
+    if not text:
+        return None
+    count = len(text.replace("x", ",").replace("×", ",").split(","))
+    return parse_input_shape(text, count)
+
+
+@cli.command("export")
+@click.argument("model")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="the ONNX file to write (.onnx)")
+@click.option("--no-weights", "no_weights", is_flag=True,
+              help="shapes only: weights become graph inputs with their shapes")
+@click.option("--seed", type=click.IntRange(min=0, max=2**64 - 1), default=0, show_default=True,
+              help="seed of the weights (as verify seeds them)")
+@click.option("--input", "input_text", metavar="C,H,W", help="input size instead of the model's")
+@click.option("--option", "option_texts", metavar="NAME=VALUE", multiple=True,
+              help="set a model option declared in the spec (repeatable)")
+def export_command(model, output, no_weights, seed, input_text, option_texts):
+    """Write MODEL as an ONNX graph (opset 21) to open in Netron or run in an ONNX runtime."""
+    from .io.onnx_out import OPSET, write
+
+    spec = load_with_options(model, option_texts)
+    size = write(spec, output, input_shape(spec, input_text), weights=not no_weights, seed=seed)
+    what = "shapes only" if no_weights else f"weights seeded {seed}"
+    click.echo(f"wrote {output} ({len(spec.nodes)} layers, opset {OPSET}, {what}, {size:,} bytes)")
+
+
 # click ≥ 8.2 raises this for a group called without a command (older click prints help)
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 

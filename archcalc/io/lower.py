@@ -17,6 +17,7 @@ otherwise.  Values that no output depends on are dropped.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,7 +182,8 @@ class Lowering:
     def emit(self, op: Op, kind: str, attrs: dict, inputs: list, out: str | None = "") -> str:
         """A layer of type ``kind`` reading ``inputs`` (archcalc tensors); binds op's first
         output to it (``out=None``: binds nothing).  Returns the layer's name."""
-        attrs = {k: v for k, v in attrs.items() if v is not None}
+        defaults = {f.name: f.default for f in dataclasses.fields(REGISTRY[kind])}
+        attrs = {k: v for k, v in attrs.items() if v is not None and defaults.get(k) != v}
         layer, y = self.check(op, kind, attrs, inputs)
         name = self.name_for(op)
         item = {"name": name, "type": kind, **attrs, "inputs": list(inputs)}

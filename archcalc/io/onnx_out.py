@@ -133,6 +133,8 @@ def _spec_json(layer, drop=("activation",)) -> str:
         field = next(f for f in dataclasses.fields(layer) if f.name == name)
         if name in drop or value == field.default:
             continue
+        if name == "stride" and value == getattr(layer, "kernel", None):
+            continue  # a pool's default: its kernel
         out[name] = _plain(value)
     return json.dumps(out)
 

@@ -640,7 +640,10 @@ def memory_command(model, batch, input_text, dtype, train, optimizer_name, freez
 @click.option("--input", "input_text", metavar="C,H,W",
               help="input size of one sample (required for module:callable; replaces an "
                    "ONNX model's symbolic sizes)")
-def import_command(source, output, input_text):
+@click.option("--via", type=click.Choice(["auto", "fx", "onnx"]), default="auto",
+              show_default=True, help="for module:callable: trace with torch.fx, export with "
+                                      "torch.onnx, or fx falling back to the exporter")
+def import_command(source, output, input_text, via):
     """Write an editable spec of SOURCE: an ONNX file, a Caffe deploy.prototxt, or a
     PyTorch module:callable returning an nn.Module (called with no arguments).
 
@@ -649,7 +652,7 @@ def import_command(source, output, input_text):
     """
     from .io.convert import import_spec
 
-    written = import_spec(source, output, _sizes(input_text))
+    written = import_spec(source, output, _sizes(input_text), via)
     click.echo(f"wrote {output} ({written} layers)")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import ArchcalcError, quoted
 
 
-def source_document(source: str, input_shape: tuple | None) -> dict:
+def source_document(source: str, input_shape: tuple | None, via: str = "auto") -> dict:
     """The spec document of ``source``."""
     from ..spec.catalog import IMPORT_SUFFIXES
 
@@ -30,19 +30,20 @@ def source_document(source: str, input_shape: tuple | None) -> dict:
         if input_shape is None:
             raise ArchcalcError(f"importing {quoted(source)} needs --input C,H,W: a PyTorch "
                                 f"module does not state its input size")
-        return callable_document(source, input_shape)
+        return callable_document(source, input_shape, via)
     raise ArchcalcError(f"cannot import {quoted(source)}: expected an .onnx or .prototxt file "
                         f"or module:callable (e.g. torchvision.models:resnet50)")
 
 
-def import_spec(source: str, output: str, input_shape: tuple | None = None) -> int:
+def import_spec(source: str, output: str, input_shape: tuple | None = None,
+                via: str = "auto") -> int:
     """Write the spec of ``source`` to ``output``; returns the number of layers."""
     from ..core.report import analyse
     from ..spec.build import build_model
     from ..spec.loader import parse_yaml
     from .spec_out import dump
 
-    doc = source_document(source, input_shape)
+    doc = source_document(source, input_shape, via)
     header = (f"Imported by `archcalc import {source}`: an editable spec whose figures are\n"
               f"those of `archcalc table` on the source (docs/import-export.md).")
     text = dump(doc, header)

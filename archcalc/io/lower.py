@@ -221,6 +221,9 @@ class Lowering:
         hold one and nothing else reads its output; else a layer ``standalone`` =
         (type, attrs) of its own, on the tensor as it is (any view kept)."""
         d = self.data(op, 0)
+        # softmax is its own row (Caffe's 'prob') unless archcalc's exporter folded it
+        if activation == "softmax" and not op.folded:
+            activation = ""
         if activation and not op.row and d.form == "exact" and d.ref in self.made \
                 and self.readers.get(op.inputs[0], 0) == 1:
             item, _ = self.made[d.ref]

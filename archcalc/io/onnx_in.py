@@ -26,6 +26,7 @@ MAX_ONNX_BYTES = 2**31 - 1
 #: the domain archcalc's exporter writes its own layer types in
 DOMAIN = "archcalc"
 ROW_MARK = "archcalc row"
+FOLD_MARK = "archcalc folded"
 _FLOAT_TYPES = {1, 10, 11, 16}  # float, float16, double, bfloat16
 
 
@@ -135,7 +136,11 @@ def _constant_node(node) -> Const:
 def read(path: Path, shown: str, input_shape: tuple | None = None) -> OpGraph:
     """The OpGraph of the ONNX file at ``path`` (``input_shape``: C, H, W... replacing
     the input's own sizes after the batch axis)."""
-    model = parse(path, shown)
+    return graph(parse(path, shown), shown, input_shape)
+
+
+def graph(model, shown: str, input_shape: tuple | None = None) -> OpGraph:
+    """The OpGraph of a parsed ModelProto."""
     try:
         return _graph(model, shown, input_shape)
     except (ValueError, TypeError, OverflowError) as err:  # malformed fields of a parsed proto
@@ -168,7 +173,8 @@ def _graph(model, shown: str, input_shape) -> OpGraph:
         kind = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}:{node.op_type}"
         attrs = {a.name: _attr(a) for a in node.attribute}
         ops.append(Op(kind, node.name or "", tuple(node.input), tuple(node.output), attrs,
-                      node.doc_string.startswith(ROW_MARK)))
+                      node.doc_string.startswith(ROW_MARK),
+                      node.doc_string.startswith(FOLD_MARK)))
     ops = topological(ops, set(consts) | {data.name}, shown)
     shape = _input_shape(data, shown, input_shape)
     declared = {}
@@ -208,4 +214,4 @@ def _input_shape(data, shown: str, override) -> tuple:
     return (batch,) + tuple(rest)
 
 
-__all__ = ["read", "parse", "onnx_module", "DOMAIN", "ROW_MARK"]
+__all__ = ["read", "parse", "onnx_module", "DOMAIN", "ROW_MARK", "FOLD_MARK"]

@@ -22,7 +22,7 @@ import json
 from ..core.graph import INPUT, Model
 from ..core.shapes import Shape
 from ..errors import ArchcalcError
-from .onnx_in import DOMAIN, ROW_MARK, onnx_module
+from .onnx_in import DOMAIN, FOLD_MARK, ROW_MARK, onnx_module
 
 OPSET = 21
 IR_VERSION = 10
@@ -78,9 +78,10 @@ class _Writer:
         return name
 
     def node(self, op: str, inputs: list, output: str, name: str, row: str | None = None,
-             domain: str = "", **attrs) -> str:
-        n = self.h.make_node(op, inputs, [output], name=name, domain=domain,
-                             doc_string=f"{ROW_MARK} {row}" if row else "", **attrs)
+             domain: str = "", folded: str | None = None, **attrs) -> str:
+        doc = f"{ROW_MARK} {row}" if row else f"{FOLD_MARK} into {folded}" if folded else ""
+        n = self.h.make_node(op, inputs, [output], name=name, domain=domain, doc_string=doc,
+                             **attrs)
         self.nodes.append(n)
         return output
 
@@ -190,36 +191,36 @@ def export(model: Model, input_shape: Shape | None = None, weights: bool = True,
 def activation(w: _Writer, name: str | None, x: str, y: str, path: str, rank: int,
                row: str | None = None, layer=None) -> str:
     """Activation ``name`` of ``x`` into ``y`` (nothing: ``x`` renamed by an Identity)."""
-    h = w.h
     if not name:
         return x
+    mark = {} if row else {"folded": path}
     op = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "hardswish": "HardSwish",
           "mish": "Mish"}.get(name)
     if op:
-        return w.node(op, [x], y, f"{path}:{name}" if not row else path, row)
+        return w.node(op, [x], y, f"{path}:{name}" if not row else path, row, **mark)
     if name == "relu6":
         lo = w.const(f"{path}:min", 0.0, "float32")
         hi = w.const(f"{path}:max", 6.0, "float32")
-        return w.node("Clip", [x, lo, hi], y, f"{path}:relu6" if not row else path, row)
+        return w.node("Clip", [x, lo, hi], y, f"{path}:relu6" if not row else path, row, **mark)
     if name == "softmax":
-        return w.node("Softmax", [x], y, f"{path}:softmax" if not row else path, row, axis=1)
+        return w.node("Softmax", [x], y, f"{path}:softmax" if not row else path, row, **mark, axis=1)
     if name == "silu":
         s = w.node("Sigmoid", [x], f"{path}:sigmoid", f"{path}:sigmoid")
-        return w.node("Mul", [x, s], y, f"{path}:silu" if not row else path, row)
+        return w.node("Mul", [x, s], y, f"{path}:silu" if not row else path, row, **mark)
     if name == "hardsigmoid":
-        return w.node("HardSigmoid", [x], y, f"{path}:hardsigmoid" if not row else path, row,
+        return w.node("HardSigmoid", [x], y, f"{path}:hardsigmoid" if not row else path, row, **mark,
                       alpha=1 / 6, beta=0.5)
     if name == "gelu":
         approximate = getattr(layer, "approximate", "none") if layer is not None else "none"
-        return w.node("Gelu", [x], y, f"{path}:gelu" if not row else path, row,
+        return w.node("Gelu", [x], y, f"{path}:gelu" if not row else path, row, **mark,
                       approximate=approximate)
     if name == "leaky_relu":
         slope = getattr(layer, "slope", 0.01) if layer is not None else 0.01
-        return w.node("LeakyRelu", [x], y, f"{path}:leaky_relu" if not row else path, row,
+        return w.node("LeakyRelu", [x], y, f"{path}:leaky_relu" if not row else path, row, **mark,
                       alpha=slope)
     if name == "elu":
         alpha = getattr(layer, "alpha", 1.0) if layer is not None else 1.0
-        return w.node("Elu", [x], y, f"{path}:elu" if not row else path, row, alpha=alpha)
+        return w.node("Elu", [x], y, f"{path}:elu" if not row else path, row, **mark, alpha=alpha)
     raise ArchcalcError(f"activation '{name}' has no ONNX form")
 
 

@@ -46,11 +46,16 @@ class Op:
     attrs: dict = field(default_factory=dict)
     #: written by archcalc's exporter as a row of its own: never folded into a neighbour
     row: bool = False
+    #: written by archcalc's exporter as an activation folded into the row before it
+    folded: bool = False
     #: where it was read, for errors: a prototxt line
     line: int | None = None
+    #: the type as the file names it, when not ``op`` (a Caffe layer's type)
+    label: str = ""
 
     def where(self) -> str:
-        return f"node '{quoted(self.name or '?')}' ({quoted(self.op)})"
+        kind = "layer" if self.label else "node"
+        return f"{kind} '{quoted(self.name or '?')}' ({quoted(self.label or self.op)})"
 
 
 @dataclass

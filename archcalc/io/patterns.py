@@ -66,7 +66,8 @@ def _rewrite(graph: OpGraph, matcher) -> OpGraph:
         if any(id(m) in gone for m in matched):
             continue
         gone.update(id(m) for m in matched)
-        placed[id(op)] = replace(new, row=any(m.row for m in matched))
+        placed[id(op)] = replace(new, row=any(m.row for m in matched),
+                                      folded=any(m.folded for m in matched))
     if not placed:
         return graph
     ops = [placed.get(id(op), op) for op in graph.ops if id(op) not in gone or id(op) in placed]
@@ -180,7 +181,8 @@ def _gelu_rewrite(graph: OpGraph) -> OpGraph:
             continue
         matched, new = found
         gone.update(id(m) for m in matched)
-        placed[id(matched[-1])] = replace(new, row=any(m.row for m in matched))
+        placed[id(matched[-1])] = replace(new, row=any(m.row for m in matched),
+                                      folded=any(m.folded for m in matched))
     if not placed:
         return graph
     ops = [placed.get(id(op), op) for op in graph.ops if id(op) not in gone or id(op) in placed]

@@ -8,13 +8,22 @@ Public API (docs/api.md)::
     report.records()       # one dict per layer, the JSON contract's keys
     archcalc.compare(["resnet18", "resnet50"]).markdown()
     archcalc.sweep("resnet18", inputs=[(3, s, s) for s in range(128, 257, 32)])
+    archcalc.from_torch(torchvision.models.resnet50(), (3, 224, 224))  # a Model
 
 The names are loaded on first use, so ``import archcalc`` costs nothing until then.
 """
 from __future__ import annotations
 
 __all__ = ["load", "analyse", "compare", "sweep", "Analysis", "Comparison", "SweepResult",
-           "ArchcalcError"]
+           "ArchcalcError", "from_torch"]
+
+
+def from_torch(module, input_shape, name=None):
+    """The Model of a PyTorch ``nn.Module`` on one sample of ``input_shape`` (C, H, W),
+    traced with torch.fx (docs/import-export.md); torch is imported only here."""
+    from .io import from_torch as trace
+
+    return trace(module, input_shape, name)
 
 
 def __getattr__(name: str):

@@ -202,10 +202,11 @@ class _Reader:
 def _axes2(r: _Reader, p: Message, key: str, default: int | None):
     """Caffe's kernel_size / stride / pad: one value, one per axis, or key_h and key_w."""
     values = r.ints(p, key, p.line_of(key))
-    h, w = r.one_int(p, f"{key}_h", None), r.one_int(p, f"{key}_w", None)
+    base = key.replace("_size", "")  # kernel_h, stride_h, pad_h
+    h, w = r.one_int(p, f"{base}_h", None), r.one_int(p, f"{base}_w", None)
     if h is not None or w is not None:
         if h is None or w is None:
-            raise r.fail(f"{key}_h and {key}_w go together", p.line)
+            raise r.fail(f"{base}_h and {base}_w go together", p.line)
         return h if h == w else [h, w]
     if not values:
         if default is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..errors import ArchcalcError, quoted
+from ..errors import ArchcalcError, one_line, quoted
 from .opgraph import MAX_CONST_VALUES, MAX_OPS, Const, Op, OpGraph, topological
 
 #: largest file read: protobuf's own limit for one message
@@ -61,6 +61,11 @@ def parse(path: Path, shown: str):
     return model
 
 
+def _s(value) -> str:
+    """A string field as text: protobuf hands over bytes when a file's string is not UTF-8."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _dims(type_proto) -> list | None:
     """A value's dims from its TypeProto: ints, or strings for symbolic sizes; None when
     it states no shape."""
@@ -71,7 +76,7 @@ def _dims(type_proto) -> list | None:
         if d.HasField("dim_value"):
             dims.append(int(d.dim_value))
         else:
-            dims.append(d.dim_param or "?")
+            dims.append(_s(d.dim_param) or "?")
     return dims
 
 
@@ -102,13 +107,13 @@ def _attr(a):
     if kind == A.INT:
         return int(a.i)
     if kind == A.STRING:
-        return a.s.decode("utf-8", "replace")
+        return _s(a.s)
     if kind == A.FLOATS:
         return [float(x) for x in a.floats]
     if kind == A.INTS:
         return [int(x) for x in a.ints]
     if kind == A.STRINGS:
-        return [x.decode("utf-8", "replace") for x in a.strings]
+        return [_s(x) for x in a.strings]
     if kind == A.TENSOR:
         return _tensor_const(a.t, False).value
     return None  # graphs (If, Loop), sparse tensors, type protos: no operator here uses them
@@ -119,16 +124,17 @@ def _constant_node(node) -> Const:
     import numpy as np
 
     for a in node.attribute:
-        if a.name == "value":
+        a_name = _s(a.name)
+        if a_name == "value":
             c = _tensor_const(a.t, False)
             return Const(c.shape, c.value, False)
-        if a.name in ("value_float", "value_int"):
-            v = np.array(a.f if a.name == "value_float" else a.i,
-                         dtype=np.float32 if a.name == "value_float" else np.int64)
+        if a_name in ("value_float", "value_int"):
+            v = np.array(a.f if a_name == "value_float" else a.i,
+                         dtype=np.float32 if a_name == "value_float" else np.int64)
             return Const((), v, False)
-        if a.name in ("value_floats", "value_ints"):
-            seq = list(a.floats) if a.name == "value_floats" else list(a.ints)
-            v = np.array(seq, dtype=np.float32 if a.name == "value_floats" else np.int64)
+        if a_name in ("value_floats", "value_ints"):
+            seq = list(a.floats) if a_name == "value_floats" else list(a.ints)
+            v = np.array(seq, dtype=np.float32 if a_name == "value_floats" else np.int64)
             return Const(v.shape, v if v.size <= MAX_CONST_VALUES else None, False)
     raise ValueError("a Constant node without a value")
 
@@ -152,63 +158,66 @@ def _graph(model, shown: str, input_shape) -> OpGraph:
     if len(g.node) > MAX_OPS:
         raise ArchcalcError(f"the graph has {len(g.node):,} nodes; at most {MAX_OPS:,} are read",
                             file=shown)
-    opset = next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    consts = {t.name: _tensor_const(t, True) for t in g.initializer}
-    inputs = [i for i in g.input if i.name not in consts]
+    opset = next((int(o.version) for o in model.opset_import
+                  if _s(o.domain) in ("", "ai.onnx")), 0)
+    consts = {_s(t.name): _tensor_const(t, True) for t in g.initializer}
+    inputs = [i for i in g.input if _s(i.name) not in consts]
     if not inputs:
         raise ArchcalcError("the graph has no input (every input is an initializer)", file=shown)
     data = inputs[0]
     for extra in inputs[1:]:  # weights given as inputs (exported without parameters)
         dims = _dims(extra.type)
         if dims is None or not all(isinstance(d, int) and d >= 0 for d in dims):
-            raise ArchcalcError(f"graph input '{quoted(extra.name)}' is a second input with "
+            raise ArchcalcError(f"graph input '{quoted(_s(extra.name))}' is a second input with "
                                 f"no fixed shape; archcalc models have one input", file=shown)
-        consts[extra.name] = Const(tuple(dims), None, True)
+        consts[_s(extra.name)] = Const(tuple(dims), None, True)
     ops = []
     for i, node in enumerate(g.node):
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+        op_type, domain, doc = _s(node.op_type), _s(node.domain), _s(node.doc_string)
+        if op_type == "Constant" and domain in ("", "ai.onnx"):
             for out in node.output[:1]:
-                consts[out] = _constant_node(node)
+                consts[_s(out)] = _constant_node(node)
             continue
-        kind = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}:{node.op_type}"
-        attrs = {a.name: _attr(a) for a in node.attribute}
-        ops.append(Op(kind, node.name or "", tuple(node.input), tuple(node.output), attrs,
-                      node.doc_string.startswith(ROW_MARK),
-                      node.doc_string.startswith(FOLD_MARK)))
-    ops = topological(ops, set(consts) | {data.name}, shown)
+        kind = op_type if domain in ("", "ai.onnx") else f"{domain}:{op_type}"
+        attrs = {_s(a.name): _attr(a) for a in node.attribute}
+        ops.append(Op(kind, _s(node.name), tuple(_s(i) for i in node.input),
+                      tuple(_s(o) for o in node.output), attrs, doc.startswith(ROW_MARK),
+                      doc.startswith(FOLD_MARK)))
+    data_name = _s(data.name)
+    ops = topological(ops, set(consts) | {data_name}, shown)
     shape = _input_shape(data, shown, input_shape)
     declared = {}
     if input_shape is None:
         for v in list(g.value_info) + list(g.output):
             dims = _dims(v.type)
             if dims is not None:
-                declared[v.name] = tuple(dims)
-    producer = model.producer_name or "an unknown producer"
-    version = f" {model.producer_version}" if model.producer_version else ""
+                declared[_s(v.name)] = tuple(dims)
+    producer = _s(model.producer_name) or "an unknown producer"
+    version = f" {_s(model.producer_version)}" if model.producer_version else ""
     source = f"ONNX model {shown} (opset {opset}, written by {producer}{version})"
-    return OpGraph(shown, data.name, shape, consts, ops, tuple(o.name for o in g.output),
-                   opset, source, declared)
+    return OpGraph(shown, data_name, shape, consts, ops, tuple(_s(o.name) for o in g.output),
+                   opset, one_line(source), declared)
 
 
 def _input_shape(data, shown: str, override) -> tuple:
     dims = _dims(data.type)
     if dims is None or len(dims) < 3:
         found = "no shape" if dims is None else "×".join(map(str, dims))
-        raise ArchcalcError(f"input '{quoted(data.name)}' has {found}; archcalc reads an "
+        raise ArchcalcError(f"input '{quoted(_s(data.name))}' has {found}; archcalc reads an "
                             f"N×C×L, N×C×H×W or N×C×D×H×W input", file=shown)
     if data.type.tensor_type.elem_type not in _FLOAT_TYPES:
-        raise ArchcalcError(f"input '{quoted(data.name)}' is not a floating-point tensor; "
+        raise ArchcalcError(f"input '{quoted(_s(data.name))}' is not a floating-point tensor; "
                             f"archcalc reads images, signals and volumes", file=shown)
     batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else 1
     if override is not None:
         if len(override) != len(dims) - 1:
             raise ArchcalcError(f"--input gives {len(override)} sizes; input "
-                                f"'{quoted(data.name)}' has {len(dims) - 1} after the batch axis",
+                                f"'{quoted(_s(data.name))}' has {len(dims) - 1} after the batch axis",
                                 file=shown)
         return (batch,) + tuple(override)
     rest = dims[1:]
     if not all(isinstance(d, int) and d > 0 for d in rest):
-        raise ArchcalcError(f"input '{quoted(data.name)}' has symbolic sizes "
+        raise ArchcalcError(f"input '{quoted(_s(data.name))}' has symbolic sizes "
                             f"({'×'.join(map(str, dims))}); give them: archcalc import "
                             f"{shown} --input C,H,W -o model.yaml", file=shown)
     return (batch,) + tuple(rest)

@@ -23,6 +23,11 @@ from archcalc.render.formatters import FORMATTERS  # noqa: E402
 from archcalc.spec.catalog import bundled_names, load  # noqa: E402
 
 
+#: the bundled specs, and one with every pad mode, upsample mode and conv_transpose option
+RESAMPLING = str(__import__("pathlib").Path(__file__).parent / "data" / "resampling.yaml")
+SPECS = list(bundled_names()) + [RESAMPLING]
+
+
 def figures(model) -> dict:
     """The table's JSON without names (an import sanitises them: '/' becomes '.')."""
     doc = json.loads(FORMATTERS["json"](analyse(model), None))
@@ -32,7 +37,7 @@ def figures(model) -> dict:
     return doc
 
 
-@pytest.mark.parametrize("name", bundled_names())
+@pytest.mark.parametrize("name", SPECS)
 def test_export_passes_the_checker_and_onnx_shape_inference_agrees(name):
     """check_model(full_check=True) accepts the graph; with the declared intermediate
     shapes removed, ONNX's shape inference (through the archcalc-domain functions too)
@@ -50,12 +55,12 @@ def test_export_passes_the_checker_and_onnx_shape_inference_agrees(name):
         assert shapes.get(row.name, ())[1:] == tuple(row.out_shape.dims), row.name
 
 
-@pytest.mark.parametrize("name", bundled_names())
+@pytest.mark.parametrize("name", SPECS)
 def test_export_then_import_gives_the_same_table(tmp_path, name):
     """Round trip: the imported ONNX graph has the spec's rows, types, shapes, params,
     connections, MACs, FLOPs and activations (names may be sanitised)."""
     model = load(name)
-    path = tmp_path / f"{name}.onnx"
+    path = tmp_path / "model.onnx"
     write(model, path, weights=False)
     again = load_file(path, str(path))
     assert figures(again) == figures(model)
@@ -68,7 +73,7 @@ NUMERIC = [("lenet5", None), ("lenet5_relu", None), ("stack3x3", None), ("conv7x
            ("mbconv_se", None), ("unet_small", None), ("detection_head", None), ("m5", None),
            ("c3d_block", (3, 8, 32, 32)), ("resnet18", (3, 64, 64)), ("mobilenet_v2", (3, 64, 64)),
            ("alexnet_torchvision", (3, 96, 96)), ("googlenet_torchvision", (3, 64, 64)),
-           ("squeezenet1_1", (3, 64, 64)), ("alexnet", None)]
+           ("squeezenet1_1", (3, 64, 64)), ("alexnet", None), (RESAMPLING, None)]
 
 
 @pytest.mark.parametrize("name, size", NUMERIC)

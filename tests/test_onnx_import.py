@@ -168,13 +168,6 @@ def test_channel_shuffle_from_reshape_transpose_reshape(tmp_path):
     assert layers(path) == [{"name": "shuffle", "type": "channel_shuffle", "groups": 3}]
 
 
-def test_zero_pad_before_a_conv_is_its_padding(tmp_path):
-    nodes = [helper.make_node("Pad", ["x", "pads"], ["p"]),
-             helper.make_node("Conv", ["p", "w"], ["y"], name="conv")]
-    path = save(tmp_path, nodes, [ints("pads", [0, 0, 0, 1, 0, 0, 1, 2]), weight("w", 4, 3, 3, 3)])
-    assert layers(path)[0]["padding"] == [[0, 1], [1, 2]]
-
-
 def test_names_are_sanitised_and_unique(tmp_path):
     nodes = [helper.make_node("Relu", ["x"], ["a"], name="/layer1/layer1.0/relu/Relu"),
              helper.make_node("Relu", ["a"], ["b"], name="/layer1/layer1.0/relu/Relu_1"),
@@ -192,10 +185,20 @@ def test_unknown_operator_is_one_line_naming_node_and_type(tmp_path, capsys):
     assert "node 'weird' (Einsum)" in err and "m.onnx" in err
 
 
-def test_not_yet_mapped_operators_say_so(tmp_path, capsys):
-    nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up")]
-    err = error(capsys, "table", save(tmp_path, nodes, [weight("w", 3, 2, 2, 2)]))
-    assert "not supported yet" in err and "(ConvTranspose)" in err
+def test_conv_transpose_pad_and_linear_resize(tmp_path):
+    nodes = [helper.make_node("Pad", ["x", "pads", "v"], ["p"], name="pad", mode="reflect"),
+             helper.make_node("ConvTranspose", ["p", "w", "b"], ["c"], name="up", strides=[2, 2],
+                              pads=[1, 1, 1, 1], output_padding=[1, 0]),
+             helper.make_node("Resize", ["c", "", "scales"], ["y"], name="resize", mode="linear")]
+    inits = [ints("pads", [0, 0, 1, 2, 0, 0, 1, 2]), floats("v", 0.0), weight("w", 3, 4, 3, 3),
+             weight("b", 4), floats("scales", [1, 1, 2, 2])]
+    path = save(tmp_path, nodes, inits)
+    assert layers(path) == [
+        {"name": "pad", "type": "pad", "padding": [1, 2], "mode": "reflect"},
+        {"name": "up", "type": "conv_transpose", "filters": 4, "kernel": 3, "stride": 2,
+         "padding": 1, "output_padding": [1, 0]},
+        {"name": "resize", "type": "upsample", "scale": 2, "mode": "bilinear"}]
+    assert [r.out_shape.dims for r in rows(path)] == [(3, 9, 15), (4, 18, 29), (4, 36, 58)]
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00\x01garbage\xff" * 20, b"name: not onnx"])

@@ -135,7 +135,7 @@ def test_batchnorm_scale_eltwise_concat_and_v1_layers(tmp_path):
     ('input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\nlayer { name: "c" type: "Pooling" '
      'bottom: "data" top: "c" pooling_param { pool: STOCHASTIC kernel_size: 2 } }', "MAX and AVE"),
     ('input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\nlayer { name: "c" '
-     'type: "Deconvolution" bottom: "data" top: "c" }', "not supported yet"),
+     'type: "Deconvolution" bottom: "data" top: "c" }', "'kernel_size' is required"),
 ])
 def test_bad_nets_are_one_line_with_file_and_line(tmp_path, capsys, text, message):
     path = write(tmp_path, text)

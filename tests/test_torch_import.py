@@ -131,3 +131,28 @@ def test_bad_module_paths_are_one_line(tmp_path, capsys, source, message):
 def test_module_path_needs_input(tmp_path, capsys):
     assert main(["import", "torchvision.models:resnet18", "-o", str(tmp_path / "x.yaml")]) == 2
     assert "--input" in capsys.readouterr().err
+
+
+class Decoder(torch.nn.Module):
+    """The layer types from transposed convolution, padding and interpolation."""
+
+    def __init__(self):
+        super().__init__()
+        self.pad = torch.nn.ReflectionPad2d((1, 2, 0, 1))
+        self.up = torch.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1)
+        self.resize = torch.nn.Upsample(scale_factor=2, mode="bilinear")
+
+    def forward(self, x):
+        x = self.resize(self.up(self.pad(x)))
+        x = torch.nn.functional.pad(x, (1, 1, 2, 2), value=0.5)
+        return torch.nn.functional.interpolate(x, size=(50, 70), mode="nearest")
+
+
+def test_transposed_convolution_padding_and_interpolation():
+    model = archcalc.from_torch(Decoder(), (3, 7, 11))
+    layers = analyse(model).layers
+    with torch.no_grad():
+        want = Decoder()(torch.zeros(1, 3, 7, 11)).shape[1:]
+    assert [r.type for r in layers] == ["pad", "conv_transpose", "upsample", "pad", "upsample"]
+    assert layers[-1].out_shape.dims == tuple(want)
+    assert layers[1].params == 3 * 4 * 9 + 4

@@ -4,7 +4,7 @@
 The file states no weights, so each layer becomes archcalc's own layer type directly
 (an ``archcalc:<type>`` op with its attributes): Convolution, Pooling (Caffe rounds pooled
 sizes up: ``ceil_mode``), InnerProduct, ReLU, LRN, Dropout, Softmax, Concat, Eltwise
-(sum, product), BatchNorm followed by Scale (one batchnorm: Caffe splits the normalising
+(sum, product), Deconvolution, BatchNorm followed by Scale (one batchnorm: Caffe splits the normalising
 and the trainable γ, β), Sigmoid, TanH, ELU, PReLU, Flatten, Split; the input from
 ``input:``/``input_dim``, ``input_shape`` or an Input layer.  Both the current ``layer``
 and the old ``layers`` (V1, upper-case type enums) forms are read.  In-place layers (top
@@ -193,8 +193,6 @@ class _Reader:
             if isinstance(attrs, tuple):
                 return attrs
             return f"archcalc:{attrs.pop('type')}", {"spec": json.dumps(attrs)}
-        if kind == "Deconvolution":
-            return "ConvTranspose", {}
         raise self.fail(f"layer '{quoted(name)}': type {quoted(kind)} is not one archcalc maps "
                         f"(docs/import-export.md lists the Caffe layers it reads)", layer.line)
 
@@ -232,6 +230,16 @@ def _convolution(r: _Reader, layer: Message) -> dict:
         attrs["groups"] = group
     if p.get("bias_term", Word("true")) == Word("false"):
         attrs["bias"] = False
+    return attrs
+
+
+def _deconvolution(r: _Reader, layer: Message) -> dict:
+    """Caffe's Deconvolution: convolution_param read as for Convolution, its pad cropped
+    from both ends (PyTorch's ConvTranspose padding)."""
+    attrs = _convolution(r, layer)
+    attrs["type"] = "conv_transpose"
+    if isinstance(attrs.get("padding"), list) and any(isinstance(p, list) for p in attrs["padding"]):
+        raise r.fail("a Deconvolution crops both ends alike", layer.line)
     return attrs
 
 
@@ -324,7 +332,7 @@ def _dropout(r: _Reader, layer: Message):
 
 
 _SPEC = {
-    "Convolution": _convolution, "Pooling": _pooling, "InnerProduct": _inner_product,
+    "Convolution": _convolution, "Deconvolution": _deconvolution, "Pooling": _pooling, "InnerProduct": _inner_product,
     "ReLU": _relu, "LRN": _lrn, "Eltwise": _eltwise, "Concat": _concat, "Softmax": _softmax,
     "BatchNorm": _batchnorm, "PReLU": _prelu, "Dropout": _dropout,
     "Sigmoid": lambda r, layer: ("Sigmoid", {}), "TanH": lambda r, layer: ("Tanh", {}),

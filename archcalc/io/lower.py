@@ -30,7 +30,7 @@ from ..spec import fields
 from .opgraph import Const, Op, OpGraph
 
 #: layer types a following activation folds into (their ``activation`` attribute)
-FOLDS_INTO = ("conv", "dense", "add", "subsample")
+FOLDS_INTO = ("conv", "conv_transpose", "dense", "add", "subsample")
 #: ops that read only their input's shape: not readers of its data
 SHAPE_READERS = ("Shape", "Size")
 #: longest layer name made from a node name

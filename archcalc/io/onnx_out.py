@@ -508,13 +508,50 @@ def _crop(w: _Writer, node, layer, xs, y, arrays):
 
 
 def _upsample(w: _Writer, node, layer, x, y, arrays):
-    from ..core.shapes import per_axis
-
+    """Resize over the spatial axes: nearest as PyTorch's (x[⌊j·n/m⌋]: asymmetric, floor),
+    linear with PyTorch's coordinates (half_pixel, or align_corners)."""
     p = node.path
-    scale = per_axis(layer.scale, len(x.spatial), "scale")
-    scales = w.const(f"{p}:scales", [1.0, 1.0] + [float(s) for s in scale], "float32")
-    w.node("Resize", [node.inputs[0], "", scales], p, p, p, mode="nearest",
-           coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    axes = list(range(2, 2 + len(x.spatial)))
+    if layer.mode == "nearest":
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+                 "nearest_mode": "floor"}
+    else:
+        attrs = {"mode": "linear", "coordinate_transformation_mode":
+                 "align_corners" if layer.aligned else "half_pixel"}
+    if layer.scale is not None:
+        from ..core.shapes import per_axis
+
+        scale = per_axis(layer.scale, len(x.spatial), "scale")
+        inputs = [node.inputs[0], "", w.const(f"{p}:scales", [float(f) for f in scale], "float32")]
+    else:
+        inputs = [node.inputs[0], "", "", w.const(f"{p}:sizes", list(y.spatial))]
+    w.node("Resize", inputs, p, p, p, axes=axes, **attrs)
+
+
+def _conv_transpose(w: _Writer, node, layer, x, y, arrays):
+    p = node.path
+    kernel, stride, dilation, pads, extra = layer.resolved(x)
+    inputs = [node.inputs[0], w.tensor(f"{p}.weight", arrays["weight"])]
+    if layer.bias:
+        inputs.append(w.tensor(f"{p}.bias", arrays["bias"]))
+    w.node("ConvTranspose", inputs, _out(layer, p), p, p, kernel_shape=list(kernel),
+           strides=list(stride), dilations=list(dilation), pads=list(pads) * 2,
+           output_padding=list(extra), group=layer.groups)
+    _finish(w, layer, _out(layer, p), p, y)
+
+
+#: archcalc's pad modes (PyTorch's) → ONNX's
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _pad(w: _Writer, node, layer, x, y, arrays):
+    p = node.path
+    pads = layer.pads(x)
+    widths = w.const(f"{p}:pads", [0, 0] + [b for b, _ in pads] + [0, 0] + [a for _, a in pads])
+    inputs = [node.inputs[0], widths]
+    if layer.mode == "constant":
+        inputs.append(w.const(f"{p}:value", layer.fill, "float32"))
+    w.node("Pad", inputs, p, p, p, mode=_PAD_MODES[layer.mode])
 
 
 def _channel_shuffle(w: _Writer, node, layer, x, y, arrays):
@@ -540,7 +577,8 @@ _LAYERS = {
     "instancenorm": _instancenorm, "prelu": _prelu, "dropout": _dropout,
     "identity": _identity, "stochastic_depth": _stochastic_depth, "flatten": _flatten,
     "dense": _dense, "add": _add, "multiply": _multiply, "concat": _concat, "crop": _crop,
-    "upsample": _upsample, "channel_shuffle": _channel_shuffle, "layer_scale": _layer_scale,
+    "upsample": _upsample, "conv_transpose": _conv_transpose, "pad": _pad,
+    "channel_shuffle": _channel_shuffle, "layer_scale": _layer_scale,
     **{name: _elementwise for name in ("relu", "relu6", "tanh", "sigmoid", "softmax", "silu",
                                        "hardswish", "hardsigmoid", "gelu", "leaky_relu", "elu",
                                        "mish")},

@@ -14,21 +14,11 @@ from ..spec import fields
 from .lower import Data, Lowering, shape_text
 from .opgraph import Const, Op
 
-#: operators whose layer types archcalc does not have yet, and what to use meanwhile
-NOT_YET = {
-    "ConvTranspose": "archcalc has no transposed convolution (conv_transpose) layer yet",
-    "Pad": "archcalc has no pad layer yet (a zero Pad read only by Convs is folded into "
-           "their padding)",
-}
-
-
 def apply(s: Lowering, op: Op) -> None:
     if op.op.startswith("archcalc:"):
         return archcalc_layer(s, op)
     handler = HANDLERS.get(op.op)
     if handler is None:
-        if op.op in NOT_YET:
-            raise s.fail(f"not supported yet: {NOT_YET[op.op]}", op)
         if all(isinstance(s.values.get(name), Const) for name in op.inputs if name) \
                 and op.op in CONSTANT_OPS:
             return constant(s, op)
@@ -116,6 +106,66 @@ def conv(s: Lowering, op: Op) -> None:
     if not s.has(op, 2):
         attrs["bias"] = False
     s.emit(op, "conv", attrs, [x.ref])
+
+
+def conv_transpose(s: Lowering, op: Op) -> None:
+    """ConvTranspose: weight (C_in, C_out/group, *k) as PyTorch's; pads equal at both ends
+    of an axis (PyTorch crops alike), output_padding."""
+    x = _spatial_input(s, op)
+    w = s.const(op, 1)
+    rank = len(x.shape) - 2
+    group = int(op.attrs.get("group", 1))
+    if len(w.shape) != rank + 2 or w.shape[0] != x.shape[1] or group < 1 or x.shape[1] % group:
+        raise s.fail(f"weight {shape_text(w.shape)} with group {group} does not read "
+                     f"{x.shape[1]} input channels", op)
+    if op.attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID") or op.attrs.get("output_shape"):
+        raise s.fail("auto_pad SAME or output_shape: archcalc's conv_transpose takes explicit "
+                     "pads (PyTorch's form)", op)
+    kernel = list(op.attrs.get("kernel_shape") or w.shape[2:])
+    pads = op.attrs.get("pads") or [0] * (2 * rank)
+    if op.attrs.get("auto_pad") == "VALID":
+        pads = [0] * (2 * rank)
+    if len(pads) != 2 * rank or pads[:rank] != pads[rank:]:
+        raise s.fail(f"pads {list(pads)} differ at the two ends of an axis; archcalc's "
+                     f"conv_transpose crops both ends alike (PyTorch)", op)
+    attrs = {"filters": int(w.shape[1]) * group, "kernel": _axes(kernel),
+             "stride": _axes(op.attrs.get("strides") or [1] * rank), "padding": _axes(pads[:rank]),
+             "output_padding": _axes(op.attrs.get("output_padding") or [0] * rank),
+             "dilation": _axes(op.attrs.get("dilations") or [1] * rank), "groups": group}
+    if not s.has(op, 2):
+        attrs["bias"] = False
+    s.emit(op, "conv_transpose", attrs, [x.ref])
+
+
+#: ONNX Pad modes → archcalc's (PyTorch's names)
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
+
+
+def pad(s: Lowering, op: Op) -> None:
+    x = _spatial_input(s, op)
+    rank = len(x.shape)
+    mode = op.attrs.get("mode", "constant")
+    if mode not in _PAD_MODES:
+        raise s.fail(f"pad mode '{mode}'", op)
+    pads = op.attrs.get("pads") if "pads" in op.attrs else s.numbers(op, 1, "pads")
+    pads = [int(p) for p in pads]
+    axes = list(range(rank))
+    if s.has(op, 3):
+        axes = [int(a) % rank for a in s.numbers(op, 3, "axes")]
+    if len(pads) != 2 * len(axes):
+        raise s.fail(f"pads {pads} for {len(axes)} axes", op)
+    full = [[0, 0] for _ in range(rank)]
+    for i, a in enumerate(axes):
+        full[a] = [pads[i], pads[len(axes) + i]]
+    if any(full[0]) or any(full[1]) or any(p < 0 for pair in full for p in pair):
+        raise s.fail(f"pads {pads}: archcalc pads the spatial axes, by cells ≥ 0", op)
+    value = op.attrs.get("value", 0.0)
+    if s.has(op, 2):
+        value = s.numbers(op, 2, "constant_value")[0]
+    attrs = {"padding": _padding([tuple(p) for p in full[2:]]), "mode": _PAD_MODES[mode]}
+    if mode == "constant" and value != 0:
+        attrs["value"] = _float32(value)
+    s.emit(op, "pad", attrs, [x.ref])
 
 
 def _defaults_out(attrs: dict, stride=None) -> dict:
@@ -622,36 +672,62 @@ def matmul(s: Lowering, op: Op) -> None:
 _NEAREST_FLOOR = {("asymmetric", "floor"), ("half_pixel", "round_prefer_floor"),
                   ("half_pixel", "round_prefer_ceil"), ("pytorch_half_pixel", "round_prefer_floor"),
                   ("pytorch_half_pixel", "round_prefer_ceil")}
+#: ONNX's coordinate modes of a linear resize → archcalc's align_corners (PyTorch's)
+_LINEAR_COORDS = {"half_pixel": False, "pytorch_half_pixel": False, "align_corners": True}
+_LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
 def resize(s: Lowering, op: Op) -> None:
+    """Resize (and the old Upsample): nearest, or linear in 1-D to 3-D, by integer scales
+    or to sizes, under the coordinate rules PyTorch's interpolate uses."""
     x = _spatial_input(s, op)
+    rank = len(x.shape) - 2
     mode = op.attrs.get("mode", "nearest")
-    if mode != "nearest":
-        raise s.fail(f"not supported yet: mode '{mode}'; archcalc's upsample is nearest only "
-                     f"so far", op)
+    coords = op.attrs.get("coordinate_transformation_mode",
+                          "half_pixel" if op.op == "Resize" else "asymmetric")
+    nearest = op.attrs.get("nearest_mode", "round_prefer_floor" if op.op == "Resize" else "floor")
+    sizes = None
     if op.op == "Resize":
-        coords = op.attrs.get("coordinate_transformation_mode", "half_pixel")
-        nearest = op.attrs.get("nearest_mode", "round_prefer_floor")
-        if (coords, nearest) not in _NEAREST_FLOOR:
-            raise s.fail(f"nearest resize with {coords}/{nearest} does not copy x[⌊i/s⌋]", op)
-        scales = None
-        if s.has(op, 2) and s.const(op, 2).shape and s.const(op, 2).shape[0]:
-            scales = s.numbers(op, 2, "scales")
+        axes = [int(a) % len(x.shape) for a in op.attrs.get("axes", range(len(x.shape)))]
+        if s.has(op, 2) and math.prod(s.const(op, 2).shape):
+            factors = dict(zip(axes, s.numbers(op, 2, "scales")))
         elif s.has(op, 3):
-            sizes = s.numbers(op, 3, "sizes")
-            scales = [a / b for a, b in zip(sizes, x.shape)]
+            sizes = dict(zip(axes, s.numbers(op, 3, "sizes")))
+            factors = {a: sizes[a] / x.shape[a] for a in axes}
         elif s.has(op, 1) and s.g.opset == 10:
-            scales = s.numbers(op, 1, "scales")
-        if scales is None:
+            factors = dict(enumerate(s.numbers(op, 1, "scales")))
+        else:
             raise s.fail("neither scales nor sizes are given", op)
+        if op.attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch":
+            raise s.fail("keep_aspect_ratio_policy other than stretch", op)
     else:
-        scales = op.attrs.get("scales") or s.numbers(op, 1, "scales")
-    if len(scales) != len(x.shape) or scales[0] != 1 or scales[1] != 1 \
-            or any(f < 1 or f != int(f) for f in scales[2:]):
-        raise s.fail(f"scales {list(scales)}: archcalc's upsample takes integer factors of "
-                     f"the spatial axes", op)
-    s.emit(op, "upsample", {"scale": _axes(int(f) for f in scales[2:])}, [x.ref])
+        factors = dict(enumerate(op.attrs.get("scales") or s.numbers(op, 1, "scales")))
+    if factors.get(0, 1) != 1 or factors.get(1, 1) != 1:
+        raise s.fail("resizes the batch or channel axis; archcalc resizes the spatial axes", op)
+    spatial = [float(factors.get(a, 1)) for a in range(2, rank + 2)]
+    out = [sizes[a] if sizes and a in sizes else math.floor(x.shape[a] * f)
+           for a, f in zip(range(2, rank + 2), spatial)]
+    integer = all(f >= 1 and f == int(f) for f in spatial)
+    if mode == "nearest":
+        if (coords, nearest) not in _NEAREST_FLOOR or (not integer and (coords, nearest) !=
+                                                       ("asymmetric", "floor")):
+            raise s.fail(f"nearest resize with {coords}/{nearest} does not copy x[⌊j·n/m⌋] "
+                         f"(PyTorch's nearest)", op)
+        attrs = {}
+    elif mode == "linear":
+        if coords not in _LINEAR_COORDS:
+            raise s.fail(f"linear resize with coordinate mode {coords}; archcalc's follows "
+                         f"PyTorch (half_pixel, or align_corners)", op)
+        attrs = {"mode": _LINEAR[rank]}
+        if _LINEAR_COORDS[coords]:
+            attrs["align_corners"] = True
+    else:
+        raise s.fail(f"resize mode '{mode}'; archcalc interpolates nearest and linear", op)
+    if integer and not sizes:
+        attrs["scale"] = _axes(int(f) for f in spatial)
+    else:
+        attrs["size"] = _axes(int(m) for m in out)
+    s.emit(op, "upsample", attrs, [x.ref])
 
 
 # --- archcalc's own layer types ---------------------------------------------------------
@@ -704,7 +780,7 @@ def shape(s: Lowering, op: Op) -> None:
 
 
 HANDLERS = {
-    "Conv": conv, "MaxPool": maxpool, "AveragePool": avgpool, "GlobalAveragePool": gap,
+    "Conv": conv, "ConvTranspose": conv_transpose, "Pad": pad, "MaxPool": maxpool, "AveragePool": avgpool, "GlobalAveragePool": gap,
     "ReduceMean": reduce_mean,
     "BatchNormalization": batchnorm, "InstanceNormalization": instancenorm,
     "GroupNormalization": groupnorm, "LayerNormalization": layernorm, "LRN": lrn,
@@ -720,4 +796,4 @@ HANDLERS = {
     "Shape": shape,
 }
 
-__all__ = ["HANDLERS", "NOT_YET", "apply"]
+__all__ = ["HANDLERS", "apply"]

@@ -9,7 +9,6 @@ Mul(x, HardSigmoid(x; α = 1/6, β = ½))     HardSwish
 Mul(x, Tanh(Softplus(x)))                  Mish
 x · ½ · (1 + Erf(x / √2)), any order       Gelu (erf form; PyTorch before opset 20)
 MatMul(x, W) [+ b], W and b constants      Linear (nn.Linear on any rank)
-Pad(x; zeros) feeding only Convs           the Convs' own padding
 =========================================  ==============================================
 
 A match needs every inner value to have exactly one reader, so nothing that another op
@@ -223,55 +222,8 @@ def _linear_bias(index: _Index, op: Op):
     return None
 
 
-def _pad_into_conv(graph: OpGraph) -> OpGraph:
-    """A zero Pad of the spatial axes whose every reader is a Conv with explicit pads is
-    those Convs' padding (TensorFlow's asymmetric 'SAME' often exports so)."""
-    index = _Index(graph)
-    changed, gone = {}, set()
-    for op in graph.ops:
-        if op.op != "Pad" or op.row:
-            continue
-        mode = op.attrs.get("mode", "constant")
-        pads = op.attrs.get("pads")
-        if pads is None and len(op.inputs) > 1:
-            c = graph.consts.get(op.inputs[1])
-            pads = None if c is None or c.value is None else [int(v) for v in c.value.reshape(-1)]
-        value = index.const(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else 0.0
-        if len(op.inputs) > 3 and op.inputs[3]:  # explicit axes: not handled here
-            continue
-        if mode != "constant" or pads is None or value != 0.0 or len(pads) % 2 or len(pads) < 6:
-            continue
-        rank = len(pads) // 2
-        if any(pads[i] or pads[rank + i] for i in (0, 1)) or any(p < 0 for p in pads):
-            continue
-        readers = index.readers.get(op.outputs[0], [])
-        if not readers or any(r is None or r.op != "Conv" or r.inputs[0] != op.outputs[0]
-                              or r.attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID")
-                              for r in readers):
-            continue
-        merged_readers = {}
-        for r in readers:
-            own = list(r.attrs.get("pads") or [0] * (2 * (rank - 2)))
-            if r.attrs.get("auto_pad", "NOTSET") == "VALID":
-                own = [0] * (2 * (rank - 2))
-            if len(own) != 2 * (rank - 2) or id(r) in changed:
-                break
-            merged = [own[i] + pads[2 + i] for i in range(rank - 2)] + \
-                     [own[rank - 2 + i] + pads[rank + 2 + i] for i in range(rank - 2)]
-            attrs = {**r.attrs, "pads": merged, "auto_pad": "NOTSET"}
-            merged_readers[id(r)] = replace(r, inputs=(op.inputs[0],) + r.inputs[1:], attrs=attrs)
-        else:
-            changed.update(merged_readers)
-            gone.add(id(op))
-    if not gone:
-        return graph
-    ops = [changed.get(id(op), op) for op in graph.ops if id(op) not in gone]
-    return replace(graph, ops=ops)
-
-
 def recognise(graph: OpGraph) -> OpGraph:
     """Every rewrite above, in an order where none hides another's match."""
-    graph = _pad_into_conv(graph)
     graph = _gelu_rewrite(graph)
     for matcher in (_gate("Silu", _sigmoid), _gate("HardSwish", _hardsigmoid), _mish,
                     _linear_bias, _linear):

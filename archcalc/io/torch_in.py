@@ -328,6 +328,52 @@ def _conv(c: _Converter, node, m) -> None:
            pads=pads, dilations=list(m.dilation), group=m.groups)
 
 
+def _conv_transpose(c: _Converter, node, m) -> None:
+    if m.padding_mode != "zeros":
+        raise c.fail(node, f"padding_mode '{m.padding_mode}'")
+    inputs = [c.x(node), c.param(node.target, "weight", m.weight)]
+    if m.bias is not None:
+        inputs.append(c.param(node.target, "bias", m.bias))
+    c.emit(node, "ConvTranspose", inputs, kernel_shape=list(m.kernel_size),
+           strides=list(m.stride), pads=list(m.padding) * 2, dilations=list(m.dilation),
+           output_padding=list(m.output_padding), group=m.groups)
+
+
+#: torch's padding modules → ONNX Pad's modes
+_PADS = {"ZeroPad": "constant", "ConstantPad": "constant", "ReflectionPad": "reflect",
+         "ReplicationPad": "edge", "CircularPad": "wrap"}
+
+
+def _pad_module(c: _Converter, node, m) -> None:
+    kind = next(v for k, v in _PADS.items() if type(m).__name__.startswith(k))
+    _pad_widths(c, node, list(m.padding), kind, float(getattr(m, "value", 0.0)))
+
+
+def _pad_widths(c: _Converter, node, widths: list, mode: str, value: float) -> None:
+    """F.pad's widths (last axis first, before and after) as ONNX pads."""
+    import numpy as np
+
+    rank = len(c.declared[node.name])
+    pairs = [(widths[i], widths[i + 1]) for i in range(0, len(widths), 2)][::-1]
+    pairs = [(0, 0)] * (rank - len(pairs)) + pairs
+    pads = [b for b, _ in pairs] + [a for _, a in pairs]
+    name = c.scalar(0)
+    c.consts[name] = Const((len(pads),), np.array(pads, np.int64), False)
+    inputs = [c.x(node), name]
+    if mode == "constant":
+        inputs.append(c.scalar(float(value)))
+    c.emit(node, "Pad", inputs, mode=mode)
+
+
+def _fn_pad(c: _Converter, node) -> None:
+    mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+            "circular": "wrap"}.get(c.get(node, 2, "mode", "constant"))
+    if mode is None:
+        raise c.fail(node, f"pad mode {c.get(node, 2, 'mode')!r}")
+    value = c.get(node, 3, "value", None)
+    _pad_widths(c, node, list(c.get(node, 1, "pad")), mode, 0.0 if value is None else value)
+
+
 def _batchnorm(c: _Converter, node, m) -> None:
     if not m.affine:
         raise c.fail(node, "batch norm without affine γ, β; archcalc's batchnorm trains both")
@@ -435,22 +481,24 @@ def _lrn(c: _Converter, node, m) -> None:
 
 
 def _upsample(c: _Converter, node, m) -> None:
-    if m.mode != "nearest":
-        raise c.fail(node, f"not supported yet: mode '{m.mode}'; archcalc's upsample is "
-                           f"nearest only so far")
-    _resize(c, node)
+    _resize(c, node, m.mode, m.align_corners)
 
 
-def _resize(c: _Converter, node) -> None:
+def _resize(c: _Converter, node, mode: str = "nearest", align_corners=None) -> None:
+    """nn.Upsample / F.interpolate as an ONNX Resize to the traced output size."""
     import numpy as np
 
-    src = c.declared[node.args[0].name]
+    if mode not in ("nearest", "linear", "bilinear", "trilinear"):
+        raise c.fail(node, f"interpolation mode '{mode}'; archcalc interpolates nearest and "
+                           f"(bi/tri)linear")
     out = c.declared[node.name]
-    scales = [o / i for o, i in zip(out, src)]
-    name = c.scalar(0.0)
-    c.consts[name] = Const((len(scales),), np.array(scales, dtype=np.float32), False)
-    c.emit(node, "Resize", [c.x(node), "", name], mode="nearest",
-           coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    name = c.scalar(0)
+    c.consts[name] = Const((len(out) - 2,), np.array(out[2:], np.int64), False)
+    attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+             "nearest_mode": "floor"} if mode == "nearest" else \
+        {"mode": "linear", "coordinate_transformation_mode":
+         "align_corners" if align_corners else "half_pixel"}
+    c.emit(node, "Resize", [c.x(node), "", "", name], axes=list(range(2, len(out))), **attrs)
 
 
 def _shuffle(c: _Converter, node, m) -> None:
@@ -475,8 +523,9 @@ def _softmax_module(c: _Converter, node, m) -> None:
 
 _MODULES = {
     "Conv1d": _conv, "Conv2d": _conv, "Conv3d": _conv,
-    "ConvTranspose1d": _act("ConvTranspose"), "ConvTranspose2d": _act("ConvTranspose"),
-    "ConvTranspose3d": _act("ConvTranspose"),
+    "ConvTranspose1d": _conv_transpose, "ConvTranspose2d": _conv_transpose,
+    "ConvTranspose3d": _conv_transpose,
+    **{f"{kind}{d}d": _pad_module for kind in _PADS for d in (1, 2, 3)},
     "BatchNorm1d": _batchnorm, "BatchNorm2d": _batchnorm, "BatchNorm3d": _batchnorm,
     "LayerNorm": _norm("LayerNormalization"), "GroupNorm": _norm("GroupNormalization"),
     "InstanceNorm1d": _norm("InstanceNormalization"), "InstanceNorm2d": _norm("InstanceNormalization"),
@@ -591,9 +640,7 @@ def _dropout_fn(c: _Converter, node) -> None:
 
 
 def _interpolate(c: _Converter, node) -> None:
-    if c.get(node, 3, "mode", "nearest") != "nearest":
-        raise c.fail(node, "not supported yet: interpolation other than nearest")
-    _resize(c, node)
+    _resize(c, node, c.get(node, 3, "mode", "nearest"), c.get(node, 4, "align_corners", None))
 
 
 _FUNCTIONS = {
@@ -613,7 +660,7 @@ _FUNCTIONS = {
     "max_pool1d": _fn_pool("MaxPool"), "max_pool2d": _fn_pool("MaxPool"), "max_pool3d": _fn_pool("MaxPool"),
     "avg_pool1d": _fn_pool("AveragePool"), "avg_pool2d": _fn_pool("AveragePool"),
     "avg_pool3d": _fn_pool("AveragePool"), "layer_norm": _layer_norm_fn,
-    "interpolate": _interpolate,
+    "interpolate": _interpolate, "pad": _fn_pad,
     "squeeze": lambda c, n: c.emit(n, "Reshape", [c.x(n)], shape=list(c.declared[n.name])),
     "unsqueeze": lambda c, n: c.emit(n, "Reshape", [c.x(n)], shape=list(c.declared[n.name])),
 }

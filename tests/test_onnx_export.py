@@ -130,3 +130,12 @@ def test_export_to_an_unwritable_path_is_one_line(tmp_path, capsys):
     assert main(["export", "lenet5", "-o", str(tmp_path / "no" / "such" / "x.onnx")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("archcalc: error: cannot write") and err.count("\n") == 1
+
+
+def test_every_layer_type_has_an_onnx_form():
+    """A new layer type needs its ONNX operators in archcalc/io/onnx_out.py (and, where
+    ONNX has the operator, its import in archcalc/io/operators.py)."""
+    from archcalc.io.onnx_out import _LAYERS
+    from archcalc.layers import REGISTRY
+
+    assert sorted(set(REGISTRY) - set(_LAYERS)) == []

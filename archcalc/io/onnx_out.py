@@ -564,6 +564,12 @@ def _channel_shuffle(w: _Writer, node, layer, x, y, arrays):
     w.node("Reshape", [b, whole], p, p, p)
 
 
+def _slice(w: _Writer, node, layer, x, y, arrays):
+    p = node.path
+    w.node("Slice", [node.inputs[0], w.const(f"{p}:starts", [layer.start]),
+                     w.const(f"{p}:ends", [layer.stop]), w.const(f"{p}:axes", [1])], p, p, p)
+
+
 def _layer_scale(w: _Writer, node, layer, x, y, arrays):
     gamma = arrays["gamma"].reshape((-1,) + (1,) * (x.rank - 1))
     w.node("Mul", [node.inputs[0], w.tensor(f"{node.path}.weight", gamma)], node.path,
@@ -578,7 +584,7 @@ _LAYERS = {
     "identity": _identity, "stochastic_depth": _stochastic_depth, "flatten": _flatten,
     "dense": _dense, "add": _add, "multiply": _multiply, "concat": _concat, "crop": _crop,
     "upsample": _upsample, "conv_transpose": _conv_transpose, "pad": _pad,
-    "channel_shuffle": _channel_shuffle, "layer_scale": _layer_scale,
+    "channel_shuffle": _channel_shuffle, "slice": _slice, "layer_scale": _layer_scale,
     **{name: _elementwise for name in ("relu", "relu6", "tanh", "sigmoid", "softmax", "silu",
                                        "hardswish", "hardsigmoid", "gelu", "leaky_relu", "elu",
                                        "mish")},

@@ -618,6 +618,33 @@ def dropout(s: Lowering, op: Op) -> None:
     s.emit(op, "dropout", {"rate": _float32(rate)}, [s.as_exact(x, op)])
 
 
+def slice_(s: Lowering, op: Op) -> None:
+    """Slice of the channel axis by constant bounds, step 1: archcalc's slice (ShuffleNet
+    V2's channel split, torch.chunk)."""
+    x = s.data(op, 0)
+    if "slice" not in REGISTRY:
+        raise s.fail("archcalc has no slice layer type in this version", op)
+    if "starts" in op.attrs:
+        starts, ends = op.attrs["starts"], op.attrs["ends"]
+        axes = op.attrs.get("axes", list(range(len(starts))))
+        steps = [1] * len(starts)
+    else:
+        starts, ends = s.numbers(op, 1, "starts"), s.numbers(op, 2, "ends")
+        axes = s.numbers(op, 3, "axes") if s.has(op, 3) else list(range(len(starts)))
+        steps = s.numbers(op, 4, "steps") if s.has(op, 4) else [1] * len(starts)
+    rank = len(x.shape)
+    axes = [int(a) % rank for a in axes]
+    channels = x.shape[1]
+    if axes != [1] or steps != [1]:
+        raise s.fail(f"slices axes {axes} with steps {steps}; archcalc's slice takes a range "
+                     f"of channels", op)
+    start, stop = (int(v) for v in (starts[0], ends[0]))
+    start = max(0, min(channels, start + channels if start < 0 else start))
+    stop = max(0, min(channels, stop + channels if stop < 0 else stop))
+    attrs = {"stop": stop} | ({"start": start} if start else {})
+    s.emit(op, "slice", attrs, [s.as_exact(x, op)])
+
+
 def cast(s: Lowering, op: Op) -> None:
     s.bind(op, s.data(op, 0))
 
@@ -793,7 +820,7 @@ HANDLERS = {
     "Transpose": transpose, "Identity": identity, "Dropout": dropout, "Cast": cast,
     "Gemm": gemm, "Linear": linear, "MatMul": matmul,
     "Resize": resize, "Upsample": resize,
-    "Shape": shape,
+    "Shape": shape, "Slice": slice_,
 }
 
 __all__ = ["HANDLERS", "apply"]

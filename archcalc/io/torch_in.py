@@ -631,6 +631,32 @@ def _layer_norm_fn(c: _Converter, node) -> None:
            epsilon=c.get(node, 4, "eps", 1e-5))
 
 
+def _getitem(c: _Converter, node) -> None:
+    """A piece of torch.chunk / torch.split along the channels, or x[:, a:b]: a Slice."""
+    import torch
+
+    src, index = node.args[0], node.args[1]
+    if isinstance(src, torch.fx.Node) and src.op in ("call_function", "call_method") and \
+            getattr(src.target, "__name__", src.target) in ("chunk", "split") and \
+            isinstance(index, int):
+        dim = c.get(src, 2, "dim", 0)
+        metas = src.meta.get("tensor_meta")
+        rank = len(metas[0].shape)
+        if int(dim) % rank != 1:
+            raise c.fail(node, "splits an axis other than the channels")
+        sizes = [int(m.shape[1]) for m in metas]
+        start = sum(sizes[:index])
+        x = c.arg(node, src.args[0])
+        return c.emit(node, "Slice", [x], starts=[start], ends=[start + sizes[index]], axes=[1])
+    if isinstance(index, tuple) and len(index) >= 2 and index[0] == slice(None) and \
+            isinstance(index[1], slice) and index[1].step in (None, 1) and \
+            all(i == slice(None) for i in index[2:]):
+        channels = c.declared[src.name][1]
+        start, stop, _ = index[1].indices(channels)
+        return c.emit(node, "Slice", [c.x(node)], starts=[start], ends=[stop], axes=[1])
+    raise c.fail(node, f"indexing {quoted(repr(index))}; archcalc maps a range of channels")
+
+
 def _pass(c: _Converter, node) -> None:
     c.emit(node, "Identity", [c.x(node)])
 
@@ -660,7 +686,7 @@ _FUNCTIONS = {
     "max_pool1d": _fn_pool("MaxPool"), "max_pool2d": _fn_pool("MaxPool"), "max_pool3d": _fn_pool("MaxPool"),
     "avg_pool1d": _fn_pool("AveragePool"), "avg_pool2d": _fn_pool("AveragePool"),
     "avg_pool3d": _fn_pool("AveragePool"), "layer_norm": _layer_norm_fn,
-    "interpolate": _interpolate, "pad": _fn_pad,
+    "interpolate": _interpolate, "pad": _fn_pad, "getitem": _getitem,
     "squeeze": lambda c, n: c.emit(n, "Reshape", [c.x(n)], shape=list(c.declared[n.name])),
     "unsqueeze": lambda c, n: c.emit(n, "Reshape", [c.x(n)], shape=list(c.declared[n.name])),
 }

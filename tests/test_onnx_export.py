@@ -8,6 +8,7 @@ without them.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,3 +140,44 @@ def test_every_layer_type_has_an_onnx_form():
     from archcalc.layers import REGISTRY
 
     assert sorted(set(REGISTRY) - set(_LAYERS)) == []
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from .test_fuzz import SMALL, assert_clean, fuzz_settings, run_case  # noqa: E402
+
+
+@st.composite
+def io_command_lines(draw):
+    """export and import with plausible, wrong and hostile arguments."""
+    command = draw(st.sampled_from(["export", "import"]))
+    if command == "export":
+        argv = ["export", draw(st.sampled_from(list(SMALL) + ["nope", ".", "a\nb", "x.onnx"]))]
+        flags = ["--no-weights", "--seed", "--input", "--option", "-o"]
+    else:
+        argv = ["import", draw(st.sampled_from(["m.onnx", "net.prototxt", "none.onnx", "x.yaml",
+                                                "math:pi", "nosuch:f", "builtins:object", ":",
+                                                "torchvision.models:squeezenet1_1"]))]
+        flags = ["--input", "--via", "-o"]
+    values = {"--seed": ["0", "-1", "x", "18446744073709551616"],
+              "--input": ["3,32,32", "3,0,5", "1,28,28", "x", "3,32", "1,2,3,4,5"],
+              "--option": ["a=1", "bad"], "--via": ["fx", "onnx", "auto", "zz"],
+              "-o": ["out.onnx", "out.yaml", "no/such/dir/out.onnx", ".", ""]}
+    for flag in draw(st.lists(st.sampled_from(flags), max_size=4)):
+        argv.append(flag)
+        if flag != "--no-weights":
+            argv.append(draw(st.sampled_from(values[flag])))
+    if "-o" not in argv:
+        argv += ["-o", "out.onnx" if command == "export" else "out.yaml"]
+    return argv
+
+
+@fuzz_settings(ci_examples=60)
+@given(argv=io_command_lines())
+def test_io_command_lines(tmp_path_factory, argv):
+    """Any mix of export/import arguments: a clean exit or one error line."""
+    folder = tmp_path_factory.mktemp("io")
+    (folder / "net.prototxt").write_text((Path(__file__).parent / "data" /
+                                          "alexnet_deploy.prototxt").read_text())
+    write(load("lenet5"), folder / "m.onnx", weights=False)
+    assert_clean(run_case(argv, workdir=folder))

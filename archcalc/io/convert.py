@@ -7,7 +7,6 @@ rather than left in the file.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..errors import ArchcalcError, quoted
@@ -43,12 +42,14 @@ def import_spec(source: str, output: str, input_shape: tuple | None = None,
     from ..spec.loader import parse_yaml
     from .spec_out import dump
 
+    if not output:
+        raise ArchcalcError("-o needs the name of the spec file to write")
     doc = source_document(source, input_shape, via)
     header = (f"Imported by `archcalc import {source}`: an editable spec whose figures are\n"
               f"those of `archcalc table` on the source (docs/import-export.md).")
     text = dump(doc, header)
     original = analyse(build_model(doc, source))
-    shown = os.path.relpath(output) if not os.path.isabs(output) else output
+    shown = output
     again = analyse(build_model(parse_yaml(text, shown), shown))
     if _figures(original) != _figures(again):  # pragma: no cover - a writer bug
         raise ArchcalcError(f"the spec written for {quoted(source)} does not read back to the "

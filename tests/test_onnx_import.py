@@ -278,3 +278,52 @@ def test_fuzzed_onnx_bytes_are_read_or_refused_in_one_line(tmp_path_factory, exp
     path = folder / "fuzzed.onnx"
     path.write_bytes(_mutate(exported_bytes[name], edits))
     assert_clean(run_case(["table", str(path)], workdir=folder))
+
+
+#: what a structural mutation may put in a node: other operators, attribute values of
+#: every kind, sizes that are zero, huge or negative
+_OPS = ["Conv", "Relu", "MaxPool", "AveragePool", "Gemm", "Flatten", "Reshape", "Concat", "Add",
+        "Mul", "Resize", "Pad", "ConvTranspose", "BatchNormalization", "Transpose", "Softmax",
+        "Clip", "LayerNormalization", "Slice", "Squeeze", "Unsqueeze", "Identity",
+        "GlobalAveragePool", "Shape", "Gather", "Dropout", "LRN", "ReduceMean", "Sum", "MatMul",
+        "PRelu", "HardSigmoid", "Gelu", "Einsum"]
+_VALUES = [0, -1, 1, 3, 10**12, 0.5, "x", [0], [1, 2], [-5, 3, 2, 1], [1.5], ["a"]]
+_NAMES = ["axis", "pads", "kernel_shape", "group", "mode", "perm", "axes", "alpha", "spec",
+          "ceil_mode", "auto_pad", "strides"]
+
+
+@fuzz_settings(ci_examples=150)
+@given(name=st.sampled_from(["se_resnet_block", "lenet5", "unet_small"]), random=st.randoms())
+def test_fuzzed_onnx_graphs_are_read_or_refused_in_one_line(tmp_path_factory, exported_bytes,
+                                                            name, random):
+    """Structural mutations of exported graphs (operators swapped, attributes of the wrong
+    kind, inputs rewired, sizes zeroed or huge, nodes dropped): a clean exit or one error
+    line naming the file."""
+    model = onnx.ModelProto()
+    model.ParseFromString(exported_bytes[name])
+    nodes = model.graph.node
+    for _ in range(random.randint(1, 3)):
+        node, r = random.choice(nodes), random.random()
+        if r < 0.3 and node.attribute:
+            a = random.choice(node.attribute)
+            a.CopyFrom(helper.make_attribute(a.name, random.choice(_VALUES)))
+        elif r < 0.5:
+            node.op_type, node.domain = random.choice(_OPS), ""
+        elif r < 0.65 and node.input:
+            node.input[random.randrange(len(node.input))] = random.choice(
+                [out for n in nodes for out in n.output] + ["", "input", "zz"])
+        elif r < 0.75:
+            node.attribute.add().CopyFrom(helper.make_attribute(random.choice(_NAMES),
+                                                                random.choice(_VALUES)))
+        elif r < 0.85:
+            dim = random.choice(list(model.graph.input[0].type.tensor_type.shape.dim))
+            dim.dim_value = random.choice([0, 1, 2, 7, 10**10])
+        elif r < 0.92 and model.graph.initializer:
+            tensor = random.choice(model.graph.initializer)
+            tensor.dims[:] = [random.choice([0, 1, 3, 5]) for _ in range(random.randint(0, 4))]
+        else:
+            del nodes[random.randrange(len(nodes))]
+    folder = tmp_path_factory.mktemp("onnx")
+    path = folder / "mutated.onnx"
+    path.write_bytes(model.SerializeToString())
+    assert_clean(run_case(["table", str(path)], workdir=folder))

@@ -293,6 +293,9 @@ _FORMS = {"view": "reshaped view", "nhwc": "channels-last view", "grouped": "gro
           "shuffled": "shuffled view"}
 
 
+_MALFORMED = (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError)
+
+
 def count_readers(graph: OpGraph) -> dict:
     """Value → ops reading its data (shape-only readers excluded), outputs counted."""
     readers: dict[str, int] = {}
@@ -349,11 +352,19 @@ def lower(graph: OpGraph, name: str, description: str, source: str) -> dict:
     from . import operators
     from .patterns import recognise
 
-    graph = recognise(fold_constants(graph))
-    state = Lowering(graph, count_readers(graph))
-    for op in graph.ops:
-        operators.apply(state, op)
-    doc = state.document(name, description, source)
+    op = None
+    try:
+        graph = recognise(fold_constants(graph))
+        state = Lowering(graph, count_readers(graph))
+        for op in graph.ops:
+            operators.apply(state, op)
+        op = None
+        doc = state.document(name, description, source)
+    except _MALFORMED as err:
+        # an attribute or input of a foreign file that is not of the kind its operator
+        # takes (a string where ONNX says ints): the node named, never a traceback
+        raise graph.fail(f"cannot read this node's attributes or inputs "
+                         f"({type(err).__name__}: {quoted(err)})", op) from None
     if state.dropped:
         doc["notes"] = (f"{state.dropped} layer(s) that no output depends on were left out. "
                         + doc.get("notes", "")).strip()

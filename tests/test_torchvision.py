@@ -77,6 +77,7 @@ MODELS = {
     "squeezenet1_0": ("squeezenet1_0", {}, by_rule(dotted)),
     "squeezenet1_1": ("squeezenet1_1", {}, by_rule(dotted)),
     "densenet121": ("densenet121", {}, by_rule(densenet)),
+    **{f"efficientnet_b{i}": (f"efficientnet_b{i}", {}, by_rule(dotted)) for i in range(4)},
 }
 
 #: torchvision leaf types whose parameters are compared per layer

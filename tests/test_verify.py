@@ -17,6 +17,9 @@ SMALL_INPUTS = {
     "alexnet_torchvision": "3,64,72",   # the adaptive pool to 6×6 frees the dense head
     "inception_naive": "256,9,11",
     "inception_bottleneck": "256,9,11",
+    # the second-wave zoo ends in a global or adaptive pool: any size that survives the
+    # strides verifies every layer type, and 64×64 keeps CI fast
+    **{f"efficientnet_b{i}": "3,64,64" for i in range(4)},
 }
 
 

@@ -78,6 +78,8 @@ MODELS = {
     "squeezenet1_1": ("squeezenet1_1", {}, by_rule(dotted)),
     "densenet121": ("densenet121", {}, by_rule(densenet)),
     **{f"efficientnet_b{i}": (f"efficientnet_b{i}", {}, by_rule(dotted)) for i in range(4)},
+    "mobilenet_v3_large": ("mobilenet_v3_large", {}, by_rule(dotted)),
+    "mobilenet_v3_small": ("mobilenet_v3_small", {}, by_rule(dotted)),
 }
 
 #: torchvision leaf types whose parameters are compared per layer

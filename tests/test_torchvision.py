@@ -80,10 +80,25 @@ MODELS = {
     **{f"efficientnet_b{i}": (f"efficientnet_b{i}", {}, by_rule(dotted)) for i in range(4)},
     "mobilenet_v3_large": ("mobilenet_v3_large", {}, by_rule(dotted)),
     "mobilenet_v3_small": ("mobilenet_v3_small", {}, by_rule(dotted)),
+    "convnext_tiny": ("convnext_tiny", {}, by_rule(dotted)),
+    "convnext_small": ("convnext_small", {}, by_rule(dotted)),
 }
 
-#: torchvision leaf types whose parameters are compared per layer
-WEIGHTED = ("Conv2d", "Linear", "BatchNorm2d")
+#: torchvision modules that work on a channels-last (N, H, W, C) tensor (ConvNeXt's LayerNorm
+#: and Linear layers between its two Permutes): archcalc's rows hold the same values
+#: channels-first, so their C×H×W shape is compared as H×W×C
+CHANNELS_LAST = {"convnext_tiny": r"features\.\d+\.\d+\.block\.[2-5]",
+                 "convnext_small": r"features\.\d+\.\d+\.block\.[2-5]"}
+
+
+def torch_layout(spec, path, dims):
+    """The per-sample shape torchvision's module at ``path`` gives for archcalc's ``dims``."""
+    if spec in CHANNELS_LAST and re.fullmatch(CHANNELS_LAST[spec], path):
+        return dims[1:] + dims[:1]
+    return dims
+
+#: torchvision leaf types whose parameters are compared per layer (LayerNorm2d: ConvNeXt's)
+WEIGHTED = ("Conv2d", "Linear", "BatchNorm2d", "LayerNorm", "LayerNorm2d")
 
 
 @dataclass(frozen=True)
@@ -151,7 +166,7 @@ def test_layer_shapes_and_params_match_torchvision(spec):
         # A module called more than once per forward (ResNet's shared block ReLU) has no
         # single output shape; archcalc names those activations apart (relu1, relu2, add).
         if len(leaf.shapes) == 1:
-            assert row.out_shape.dims == leaf.shapes[0], (row.name, path)
+            assert torch_layout(spec, path, row.out_shape.dims) == leaf.shapes[0], (row.name, path)
         if leaf.type in WEIGHTED:
             assert row.params == leaf.params, (row.name, path)
 

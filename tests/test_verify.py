@@ -21,6 +21,7 @@ SMALL_INPUTS = {
     # strides verifies every layer type, and 64×64 keeps CI fast
     **{f"efficientnet_b{i}": "3,64,64" for i in range(4)},
     "mobilenet_v3_large": "3,64,64", "mobilenet_v3_small": "3,64,64",
+    "convnext_tiny": "3,64,64", "convnext_small": "3,64,64",
 }
 
 

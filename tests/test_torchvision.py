@@ -35,6 +35,15 @@ def densenet(name):
     return dotted(name)
 
 
+def regnet(name):
+    """Archcalc numbers a stage's repeats from 0 (trunk_output.block2/1/f.a.0); torchvision
+    names them after the stage (trunk_output.block2.block2-1.f.a.0)."""
+    m = re.fullmatch(r"(trunk_output\.block(\d+))/(\d+)/(.+)", name)
+    if m:
+        return f"{m[1]}.block{m[2]}-{m[3]}.{dotted(m[4])}"
+    return dotted(name)
+
+
 def caffe_vgg(rows):
     """The plain VGG specs keep the authors' Caffe names (conv3_2, pool3, fc6, drop6).
     torchvision's ``make_layers`` without batch norm puts (Conv2d, ReLU) per convolution and
@@ -82,6 +91,7 @@ MODELS = {
     "mobilenet_v3_small": ("mobilenet_v3_small", {}, by_rule(dotted)),
     "convnext_tiny": ("convnext_tiny", {}, by_rule(dotted)),
     "convnext_small": ("convnext_small", {}, by_rule(dotted)),
+    **{n: (n, {}, by_rule(regnet)) for n in ("regnet_x_400mf", "regnet_y_400mf", "regnet_y_1_6gf")},
 }
 
 #: torchvision modules that work on a channels-last (N, H, W, C) tensor (ConvNeXt's LayerNorm
@@ -122,7 +132,10 @@ def trace(spec):
     # Built on the meta device, then given zeroed CPU storage: the module tree and parameter
     # shapes are torchvision's, without the seconds that random initialisation of VGG's
     # 130M weights would take; the forward below is a real CPU forward.
-    with torch.device("meta"):
+    try:
+        with torch.device("meta"):
+            model = getattr(torchvision.models, builder)(weights=None, **kwargs)
+    except NotImplementedError:  # RegNet computes its widths with tensors: not on meta
         model = getattr(torchvision.models, builder)(weights=None, **kwargs)
     model = model.to_empty(device="cpu").eval()
     with torch.no_grad():

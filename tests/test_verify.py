@@ -22,6 +22,7 @@ SMALL_INPUTS = {
     **{f"efficientnet_b{i}": "3,64,64" for i in range(4)},
     "mobilenet_v3_large": "3,64,64", "mobilenet_v3_small": "3,64,64",
     "convnext_tiny": "3,64,64", "convnext_small": "3,64,64",
+    "regnet_x_400mf": "3,64,64", "regnet_y_400mf": "3,64,64", "regnet_y_1_6gf": "3,64,64",
 }
 
 

@@ -94,6 +94,7 @@ MODELS = {
     **{n: (n, {}, by_rule(regnet)) for n in ("regnet_x_400mf", "regnet_y_400mf", "regnet_y_1_6gf")},
     "resnext50_32x4d": ("resnext50_32x4d", {}, by_rule(dotted)),
     "wide_resnet50_2": ("wide_resnet50_2", {}, by_rule(dotted)),
+    "mnasnet1_0": ("mnasnet1_0", {}, by_rule(dotted)),
 }
 
 #: torchvision modules that work on a channels-last (N, H, W, C) tensor (ConvNeXt's LayerNorm

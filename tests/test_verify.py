@@ -24,6 +24,7 @@ SMALL_INPUTS = {
     "convnext_tiny": "3,64,64", "convnext_small": "3,64,64",
     "regnet_x_400mf": "3,64,64", "regnet_y_400mf": "3,64,64", "regnet_y_1_6gf": "3,64,64",
     "resnext50_32x4d": "3,64,64", "wide_resnet50_2": "3,64,64",
+    "mnasnet1_0": "3,64,64",
 }
 
 

@@ -59,6 +59,7 @@ def split_models(draw):
         "pad": dict(padding=draw(st.integers(0, 2)),
                     mode=draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))),
         "channel_shuffle": dict(groups=divisor), "groupnorm": dict(groups=divisor),
+        "slice": dict(start=c - divisor, stop=c),
         "stochastic_depth": dict(rate=0.25), "gelu": dict(approximate=draw(st.sampled_from(["none", "tanh"]))),
         "prelu": dict(slopes=draw(st.sampled_from(["shared", "per_channel"]))),
         "layernorm": dict(affine=draw(st.booleans())), "instancenorm": dict(affine=draw(st.booleans())),
@@ -269,7 +270,8 @@ MEMORY_LAYER_TYPES = ("conv", "maxpool", "avgpool", "subsample", "lrn", "batchno
                       "dense", "rbf", "add", "multiply", "concat", "crop", "upsample",
                       "silu", "hardswish", "hardsigmoid", "gelu", "leaky_relu", "elu", "prelu",
                       "mish", "layernorm", "groupnorm", "instancenorm", "channel_shuffle",
-                      "identity", "stochastic_depth", "layer_scale", "conv_transpose", "pad")
+                      "identity", "stochastic_depth", "layer_scale", "conv_transpose", "pad",
+                      "slice")
 #: input elements per sample: 2^16..2^17, so float64 arrays pass verify's 1 MiB floor
 MEMORY_ELEMENTS = (1 << 16, 1 << 17)
 ACTIVATIONS = [None, "relu", "relu6", "tanh", "sigmoid", "softmax", "silu", "hardswish",
@@ -448,11 +450,13 @@ def memory_modern_layer(draw, c):
 
 
 @st.composite
-def memory_head(draw, h, w):
+def memory_head(draw, h, w, c=1):
     """What may end the model: nothing, gap, adaptive pooling, flatten (+ dense or softmax),
-    dense (which flattens), rbf, or a residual add or a concat over the map."""
+    dense (which flattens), rbf, a residual add or a concat over the map, or ShuffleNet V2's
+    channel split (two slices of the c channels, one kept as a view until the concat)."""
     kind = draw(st.sampled_from(["none", "gap", "adaptive", "flatten", "dense", "rbf",
-                                 "residual", "concat", "gate", "merges", "crop", "upsample"]))
+                                 "residual", "concat", "gate", "merges", "crop", "upsample",
+                                 "split"]))
     units = draw(st.integers(1, 3))
     if kind == "none":
         return []
@@ -483,6 +487,13 @@ def memory_head(draw, h, w):
     if kind == "crop" and min(h, w) >= 2:  # a view of the trunk, at a pooled map's size
         return [trunk, {"name": "p", "type": "maxpool", "kernel": 2},
                 {"type": "crop", "inputs": ["t", "p"]}]
+    if kind == "split" and c >= 2:  # x1 stays a view of the trunk until the concat reads it
+        half = draw(st.integers(1, c - 1))
+        return [trunk, {"name": "x1", "type": "slice", "stop": half},
+                {"name": "x2", "type": "slice", "start": half, "stop": c, "inputs": ["t"]},
+                {"name": "b", "type": "sigmoid"}, {"type": "concat", "inputs": ["x1", "b"]}]
+    if kind == "split":
+        return [{"type": "slice", "stop": 1}]
     if kind in ("crop", "upsample"):
         return [{"type": "upsample", "scale": [draw(st.integers(1, 2)), draw(st.integers(1, 2))]}]
     same = {"type": "conv", "filters": 2, "kernel": 3, "padding": "same"}
@@ -548,7 +559,7 @@ def memory_models(draw, max_map_layers=2):
             continue  # a window that does not fit, or an output too big to be quick
         layers.append(layer)
         shape = after
-    layers += draw(memory_head(*shape[1:]))
+    layers += draw(memory_head(*shape[1:], c=shape[0]))
     if not layers:
         layers = [{"type": "relu"}]
     for i, layer in enumerate(layers):

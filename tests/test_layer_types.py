@@ -1,5 +1,5 @@
-"""The newer layer vocabulary (activations, data-driven norms, channel shuffle, identity,
-stochastic depth, layer scale): hand-computed figures, forwards against the naive loop
+"""The newer layer vocabulary (activations, data-driven norms, channel shuffle and slice,
+identity, stochastic depth, layer scale): hand-computed figures, forwards against the naive loop
 references (tests/reference.py) in float64 on inputs of every rank, the engine's shape,
 params and MACs against what each forward produces, holds and performs, and their errors.
 """
@@ -116,6 +116,19 @@ def test_channel_shuffle_matches_reference(dims, data):
     np.testing.assert_array_equal(y, ref.channel_shuffle(x, groups))
 
 
+@given(dims_of(), st.data())
+def test_slice_matches_reference(dims, data):
+    """y[n, j, …] = x[n, start + j, …] for every 0 ≤ start < stop ≤ C, on features and maps
+    of every rank; a view of the input (checked in run())."""
+    stop = data.draw(st.integers(1, dims[0]))
+    start = data.draw(st.integers(0, stop - 1))
+    _, x, _, y, _ = run("slice", {"start": start, "stop": stop}, dims)
+    expected = np.zeros((x.shape[0], stop - start) + x.shape[2:])
+    for index in np.ndindex(expected.shape):
+        expected[index] = x[(index[0], start + index[1]) + index[2:]]
+    np.testing.assert_array_equal(y, expected)
+
+
 @given(dims_of())
 def test_layer_scale_matches_reference(dims):
     """y[n, c, …] = γ_c · x[n, c, …]."""
@@ -132,6 +145,31 @@ def test_identity_and_inference_stochastic_depth_are_views():
         _, x, _, y, _ = run(type_name, raw, (3, 7, 11))
         assert y is x
         assert build(REGISTRY[type_name], raw).counts(Shape.of(3, 7, 11)).activations == 0
+
+
+def test_slice_figures_and_split_by_hand():
+    """Channels 1 and 2 of 3×7×11: a 2×7×11 view, no params, work, connections or
+    activations; ShuffleNet V2's split of 116 channels into two slices of 58 gives
+    channels 0…57 and 58…115 of the same storage, which concatenate back to the input."""
+    c = build(REGISTRY["slice"], {"start": 1, "stop": 3}).counts(X)
+    assert c.out_shape == Shape.of(2, 7, 11)
+    assert (c.params, c.macs, c.flops, c.connections, c.activations) == (0, 0, 0, 0, 0)
+    x = np.arange(116 * 2.0).reshape(1, 116, 2, 1)
+    halves = [build(REGISTRY["slice"], raw).forward(x, {}, Ops())
+              for raw in ({"stop": 58}, {"start": 58, "stop": 116})]
+    assert [h.shape for h in halves] == [(1, 58, 2, 1)] * 2
+    assert halves[1][0, 0, 0, 0] == x[0, 58, 0, 0] and np.shares_memory(halves[1], x)
+    np.testing.assert_array_equal(np.concatenate(halves, axis=1), x)
+
+
+def test_slice_refuses_empty_or_overlong_ranges():
+    """start must be below stop, and stop at most the input's channels."""
+    with pytest.raises(ShapeError, match="below its stop"):
+        build(REGISTRY["slice"], {"start": 3, "stop": 3}).counts(X)
+    with pytest.raises(ShapeError, match="past the input's 3 channels"):
+        build(REGISTRY["slice"], {"stop": 4}).counts(X)
+    with pytest.raises(SpecError):
+        build(REGISTRY["slice"], {"start": -1, "stop": 2})
 
 
 def test_stochastic_depth_drops_whole_samples_in_training():
@@ -248,7 +286,8 @@ def configurations(draw):
     options = [(t, raw) for t, raw, _, _ in ACTIVATION_CASES] + [
         ("prelu", {"slopes": draw(st.sampled_from(["shared", "per_channel"]))}),
         ("layernorm", {"affine": draw(st.booleans())}), ("groupnorm", {"groups": divisor}),
-        ("identity", {}), ("stochastic_depth", {"rate": 0.5}), ("layer_scale", {"init": 0.5})]
+        ("identity", {}), ("stochastic_depth", {"rate": 0.5}), ("layer_scale", {"init": 0.5}),
+        ("slice", {"start": c // 2, "stop": c})]
     if len(dims) > 1:
         options += [("instancenorm", {"affine": draw(st.booleans())}),
                     ("channel_shuffle", {"groups": divisor})]
@@ -382,6 +421,7 @@ FORWARD_CASES = {
     "layernorm": test_layernorm_matches_reference, "groupnorm": test_groupnorm_matches_reference,
     "instancenorm": test_instancenorm_matches_reference,
     "channel_shuffle": test_channel_shuffle_matches_reference,
+    "slice": test_slice_matches_reference,
     "layer_scale": test_layer_scale_matches_reference,
     "identity": test_identity_and_inference_stochastic_depth_are_views,
     "stochastic_depth": test_stochastic_depth_drops_whole_samples_in_training,

@@ -149,6 +149,22 @@ def test_channel_shuffle_matches_torch(case, data):
     np.testing.assert_array_equal(y, nn.ChannelShuffle(groups)(t(x)).numpy())
 
 
+@settings(max_examples=30)
+@given(maps(), st.data())
+def test_slice_matches_torch(case, data):
+    """x[:, start:stop] for every range of the channels (features of a vector), and the two
+    slices of an even split are torch.chunk(x, 2, dim=1), ShuffleNet V2's channel split."""
+    dims, batch = case
+    stop = data.draw(st.integers(1, dims[0]))
+    start = data.draw(st.integers(0, stop - 1))
+    _, x, _, y = ours("slice", {"start": start, "stop": stop}, dims, batch)
+    np.testing.assert_array_equal(y, t(x)[:, start:stop].numpy())
+    if dims[0] % 2 == 0:
+        half = dims[0] // 2
+        for piece, raw in zip(torch.chunk(t(x), 2, dim=1), ({"stop": half}, {"start": half, "stop": dims[0]})):
+            np.testing.assert_array_equal(ours("slice", raw, dims, batch)[3], piece.numpy())
+
+
 @settings(max_examples=20)
 @given(maps())
 def test_layer_scale_identity_and_stochastic_depth_match_torch(case):

@@ -112,6 +112,7 @@ RULES = {**{kind: _rule(parts) for kind, parts in PARTS.items()},
 _NO_RULE = "no rule in Netscope: no work, only its output memory"
 IGNORED = {"tanh": _NO_RULE, "sigmoid": _NO_RULE, "flatten": "no computation",
            "concat": "no computation", "crop": "no computation",
+           "slice": "Caffe's Slice: no computation",
            "upsample": "Caffe has no upsampling layer (its decoders use Deconvolution): " + _NO_RULE,
            "silu": "Caffe's Swish: " + _NO_RULE, "elu": "Caffe's ELU: " + _NO_RULE,
            "prelu": "Caffe's PReLU: " + _NO_RULE,

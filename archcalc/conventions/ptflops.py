@@ -83,7 +83,7 @@ _UNMAPPED = "not in MODULES_MAPPING: 0"
 IGNORED = {"tanh": _UNMAPPED, "sigmoid": _UNMAPPED, "softmax": _UNMAPPED, "lrn": _UNMAPPED,
            "dropout": _UNMAPPED, "flatten": _UNMAPPED,
            "multiply": "the * operator is not patched: 0", "concat": "torch.cat: 0",
-           "crop": "slicing: 0", "silu": _UNMAPPED, "hardswish": _UNMAPPED,
+           "crop": "slicing: 0", "slice": "slicing (or chunk): 0", "silu": _UNMAPPED, "hardswish": _UNMAPPED,
            "hardsigmoid": _UNMAPPED, "mish": _UNMAPPED, "channel_shuffle": _UNMAPPED,
            "identity": _UNMAPPED, "stochastic_depth": _UNMAPPED,
            "layer_scale": "the * operator is not patched: 0",

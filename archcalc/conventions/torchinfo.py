@@ -47,6 +47,7 @@ IGNORED = {"relu": _NO_PARAMS, "relu6": _NO_PARAMS, "tanh": _NO_PARAMS, "sigmoid
            "gap": _NO_PARAMS, "adaptive_avgpool": _NO_PARAMS, "lrn": _NO_PARAMS,
            "dropout": _NO_PARAMS, "flatten": _NO_PARAMS, "add": _TENSOR_OP,
            "multiply": _TENSOR_OP, "concat": _TENSOR_OP, "crop": _TENSOR_OP,
+           "slice": _TENSOR_OP,
            "upsample": _NO_PARAMS, "pad": _NO_PARAMS, "silu": _NO_PARAMS, "hardswish": _NO_PARAMS,
            "hardsigmoid": _NO_PARAMS, "gelu": _NO_PARAMS, "leaky_relu": _NO_PARAMS,
            "elu": _NO_PARAMS, "mish": _NO_PARAMS, "channel_shuffle": _NO_PARAMS,

@@ -1,5 +1,5 @@
 """Layers that act on channels without mixing positions: ShuffleNet's channel shuffle and
-ConvNeXt's layer scale."""
+channel split (a slice of the channels), and ConvNeXt's layer scale."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ from ..core.shapes import Shape, is_known
 from ..core.backward import NOTHING, Backward, Needs, Saved
 from ..core.work import Work
 from ..errors import ShapeError
-from ..spec.fields import attr, number, positive_int
+from ..spec.fields import attr, non_negative_int, number, positive_int
 from .base import Layer, register
 
 
@@ -66,6 +66,33 @@ class ChannelShuffle(Layer):
         dx = np.empty(grad.shape, dtype=grad.dtype)
         dx.reshape((n, g, c // g) + rest)[...] = grad.reshape((n, c // g, g) + rest).swapaxes(1, 2)
         return dx, {}
+
+
+@register
+@dataclass(frozen=True)
+class Slice(Layer):
+    """Channels ``start`` … ``stop − 1`` of the input (PyTorch's ``x[:, start:stop]``; the
+    pieces of ShuffleNet V2's channel split, ``x.chunk(2, dim=1)``, are the two halves).
+    A view of the input: no params, no work, no new memory, no connections (as crop).
+    Works on maps of any rank and on vectors (a slice of the features); needs
+    0 ≤ start < stop ≤ C."""
+    type_name = "slice"
+    is_view = True
+    stop: int = attr(positive_int, doc="one past the last channel kept")
+    start: int = attr(non_negative_int, 0, "the first channel kept")
+
+    def out_shape(self, x: Shape) -> Shape:
+        if self.start >= self.stop:
+            raise ShapeError(f"slice start {self.start} must be below its stop {self.stop}")
+        if is_known(x.channels) and self.stop > x.channels:
+            raise ShapeError(f"slice stop {self.stop} is past the input's {x.channels} channels")
+        return Shape((self.stop - self.start,) + tuple(x.dims[1:]))
+
+    def work(self, x: Shape, y: Shape) -> Work:
+        return Work()  # a view
+
+    def forward(self, x, weights, ops):
+        return x[:, self.start:self.stop]
 
 
 @register

@@ -95,6 +95,8 @@ MODELS = {
     "resnext50_32x4d": ("resnext50_32x4d", {}, by_rule(dotted)),
     "wide_resnet50_2": ("wide_resnet50_2", {}, by_rule(dotted)),
     "mnasnet1_0": ("mnasnet1_0", {}, by_rule(dotted)),
+    # the spec's default is torchvision's network (its megvii option the authors')
+    "shufflenet_v2_x1_0": ("shufflenet_v2_x1_0", {}, by_rule(dotted)),
     # as GoogLeNet: the spec's auxiliary head is off by default, and so is the input transform
     "inception_v3": ("inception_v3", dict(aux_logits=False, init_weights=False,
                                           transform_input=False), by_rule(dotted)),

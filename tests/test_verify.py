@@ -25,6 +25,7 @@ SMALL_INPUTS = {
     "regnet_x_400mf": "3,64,64", "regnet_y_400mf": "3,64,64", "regnet_y_1_6gf": "3,64,64",
     "resnext50_32x4d": "3,64,64", "wide_resnet50_2": "3,64,64",
     "mnasnet1_0": "3,64,64",
+    "shufflenet_v2_x1_0": "3,64,64",
     "inception_v3": "3,75,75",         # torchvision's smallest (the reductions leave 1×1)
 }
 

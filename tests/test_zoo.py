@@ -334,3 +334,54 @@ def test_squeezenet_paper_sizes_are_those_of_a_227_input():
     at224, rep224 = sizes()
     assert at227 == [111, 55, 27, 13] and at224 == [109, 54, 27, 13]
     assert rep227.totals.params == rep224.totals.params
+
+
+# ---------------------------------------------------------------- VGG's torchvision option
+@pytest.mark.parametrize("depth", sorted(VGG_CONVS))
+def test_vgg_torchvision_option_is_torchvisions_vgg(depth):
+    """--option torchvision=true adds torchvision's adaptive average pool to 7×7 after pool5
+    and drops the Caffe net's softmax: the same params (torchvision's documented counts) and
+    MACs; the pool's 1×1 windows at 224 cost 512·7·7 = 25,088 divisions; fvcore counts the
+    pool one FLOP per input element, so on torchvision's VGG it prints the MACs + 25,088."""
+    from archcalc.conventions import apply
+
+    paper, tv = report(f"vgg{depth}"), report(f"vgg{depth}", torchvision=True)
+    names = [r.name for r in tv.layers]
+    assert names[names.index("pool5") + 1] == "avgpool" and "prob" not in names
+    assert "avgpool" not in {r.name for r in paper.layers}
+    assert tv.totals.params == paper.totals.params == {
+        11: 132_863_336, 13: 133_047_848, 16: 138_357_544, 19: 143_667_240}[depth]
+    assert tv.totals.macs == paper.totals.macs
+    pool = next(r for r in tv.layers if r.name == "avgpool")
+    assert (pool.out_shape.dims, pool.flops, pool.params) == ((512, 7, 7), 25_088, 0)
+    assert apply(tv, "fvcore").totals.flops == tv.totals.macs + 512 * 7 * 7
+
+
+def test_vgg_torchvision_option_takes_other_input_sizes():
+    """At 256×256 pool5 gives 8×8: the paper's fc6 (25,088 inputs) refuses 32,768, while
+    torchvision's adaptive pool brings any size from 32 up back to 7×7."""
+    from archcalc.core.shapes import Shape
+    from archcalc.errors import ArchcalcError
+
+    with pytest.raises(ArchcalcError):
+        analyse(load("vgg16"), Shape.of(3, 256, 256))
+    for size in (32, 256):
+        rep = analyse(load("vgg16", options={"torchvision": True}), Shape.of(3, size, size))
+        assert rep.totals.params == 138_357_544
+        assert next(r for r in rep.layers if r.name == "avgpool").out_shape.dims == (512, 7, 7)
+
+
+# ---------------------------------------------------------------- AlexNet's Caffe pools
+def test_alexnet_pools_round_up_as_caffe_does():
+    """bvlc_alexnet's pools are ceil mode: at 227 every window fits (55 → 27 → 13 → 6 with
+    (55 − 3)/2, (27 − 3)/2, (13 − 3)/2 whole), so the figures are floor mode's: 724,406,816
+    MACs; at 224 conv1 gives (224 − 11)//4 + 1 = 54, pool1 ⌈51/2⌉ + 1 = 27, and the net runs
+    (floor-mode pools would give 26, 12, 5 and refuse fc6)."""
+    from archcalc.core.shapes import Shape
+
+    rep = report("alexnet")
+    assert all(r.layer.ceil_mode for r in rep.layers if r.type == "maxpool")
+    assert rep.totals.macs == 724_406_816 and rep.totals.params == 60_965_224
+    at224 = {r.name: r.out_shape.dims for r in analyse(load("alexnet"), Shape.of(3, 224, 224)).layers}
+    assert (at224["conv1"], at224["pool1"], at224["pool2"], at224["pool5"]) == (
+        (96, 54, 54), (96, 27, 27), (256, 13, 13), (256, 6, 6))

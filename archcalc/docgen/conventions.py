@@ -25,10 +25,11 @@ Figures the tools printed for torchvision's models, which `archcalc table MODEL
   params 553.43, total 662.49 (summaries quoted in public notebooks).
 - fvcore, `alexnet`: `FlopCountAnalysis(...).total()` = 714197696 (a public script's output).
 - ptflops, `alexnet`: "715.56 MMac" (same script); README benchmark table: alexnet 0.72,
-  vgg11 7.63, vgg13 11.34, vgg16 15.5, vgg19 19.67 GMac.  archcalc's VGG specs have no
-  adaptive average pool before the classifier (torchvision's is an identity at 224),
-  so ptflops' 1-per-input count of it (25,088) is missing here; it does not change the
-  rounded figures.
+  vgg11 7.63, vgg13 11.34, vgg16 15.5, vgg19 19.67 GMac.  archcalc's VGG specs follow
+  the paper's Caffe nets, with no adaptive average pool before the classifier
+  (torchvision's is an identity at 224); `--option torchvision=true` adds it (and drops
+  the Caffe softmax), and then ptflops' and fvcore's 1-per-input count of it (25,088) is
+  in their totals as it is for torchvision's VGG; it does not change the rounded figures.
 - thop, torch.utils.flop_counter and Netscope: no printed figure for these models was
   found to check against; their tests are hand arithmetic from the rules below.
   Netscope's Caffe AlexNet (`alexnet` here) comes to 1.14 G macc because its

@@ -66,16 +66,18 @@ def test_pair_sections_carry_hand_checked_figures():
 
 def test_model_pages_carry_sizes_fields_and_formulas_checked_by_hand():
     """The per-model pages' extra sections hold figures worked out by hand:
-    AlexNet (Caffe): (227 − 11)/4 + 1 = 55 is whole, so 227 tiles exactly, and with the
-    dense head pinned to 256·6·6 the valid sizes are 227..258 (pool5 stays 6×6 until 259:
-    conv1 (259 − 11)//4 + 1 = 63, pool1 31, pool2 15, pool5 7); pool5's field is 195 at
+    AlexNet (Caffe): (227 − 11)/4 + 1 = 55 is whole, so 227 tiles exactly, as every
+    s = 4k + 3 from 199 to 227 does (ceil-mode pools read every row); with the dense head
+    pinned to 256·6·6 the valid sizes are 199..230 (pool5, ⌈(n − 3)/2⌉ + 1, stays 6×6 from
+    conv1 (199 − 11)//4 + 1 = 48, pools 24, 12, 6, to 230: 55, 27, 13, 6; 231 gives 56, 28,
+    14, 7); pool5's field is 195 at
     jump 32; conv1 gives floor((H − 11)/4) + 1 rows and 11·11·3 = 363 MACs per output of
     its 96 maps (34,848 per position).  VGG-16: pool5 field 212, jump 32."""
     from archcalc.docgen.site import model_page
 
     alexnet = model_page("alexnet")
-    assert "- **sizes that tile exactly:** 227\n" in alexnet
-    assert "- **valid sizes in 195–259:** 227–258\n" in alexnet
+    assert "- **sizes that tile exactly:** 199, 203, 207, 211, 215, 219, 223, 227\n" in alexnet
+    assert "- **valid sizes in 195–259:** 199–230\n" in alexnet
     assert "- the declared 227×227 tiles exactly" in alexnet
     assert "| pool5 | 195 | 32 | 33 |" in alexnet
     assert "| conv1 | 96×(floor((H - 11)/4) + 1)×(floor((W - 11)/4) + 1) | " \

@@ -25,11 +25,13 @@ def test_alexnet_227_exact_224_drops_one_pixel_at_conv1():
 
 
 def test_alexnet_valid_sizes_follow_the_dense_head():
-    """fc6 wants 256·6·6 inputs: pool5 is 6 while conv1 gives 55..62 maps ((s−11)//4+1),
-    i.e. s = 227..258 (the stride product 32 = 4·2·2·2 wide); the smallest is 227."""
+    """fc6 wants 256·6·6 inputs.  Caffe's pools round up: ⌈(n − 3)/2⌉ + 1 is 6 for n = 12,
+    13 at pool5, so pool2 must give 12..13, pool1 24..27 and conv1 48..55 maps
+    ((s − 11)//4 + 1), i.e. s = 199..230 (the stride product 32 = 4·2·2·2 wide); the
+    smallest is 199.  (Floor-mode pools would need conv1 to give 55..62: s = 227..258.)"""
     result = scan(load("alexnet"), (1, 512))
-    assert [s for s, _ in result.valid] == list(range(227, 259))
-    assert result.smallest_valid == (227, 227)
+    assert [s for s, _ in result.valid] == list(range(199, 231))
+    assert result.smallest_valid == (199, 199)
 
 
 def test_vgg16_224_exact_and_smallest():
@@ -103,14 +105,15 @@ def test_cli_sizes_json_and_errors(capsys):
     assert main(["sizes", "alexnet", "--min", "224", "--max", "228", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"model", "min", "max", "valid", "exact", "inexact", "smallest_valid"}
-    assert out["exact"] == [227] and out["valid"] == [227, 228]
-    assert {"size": 224, "layer": "conv1", "dropped": [1, 1], "valid": False} in out["inexact"]
+    # 224..228 all reach pool5's 6×6 (ceil-mode pools); only 227 leaves no conv1 row unread
+    assert out["exact"] == [227] and out["valid"] == [224, 225, 226, 227, 228]
+    assert {"size": 224, "layer": "conv1", "dropped": [1, 1], "valid": True} in out["inexact"]
     assert main(["sizes", "alexnet", "--min", "9", "--max", "3"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "minimum 9 is greater than maximum 3" in err
     assert main(["sizes", "alexnet", "--min", "1", "--max", "10", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["valid"] == [] and out["smallest_valid"] == 227
+    assert out["valid"] == [] and out["smallest_valid"] == 199
 
 
 def test_non_square_scan_of_lenet5(capsys):

@@ -101,7 +101,11 @@ def test_alexnet_dense_head_pins_the_input():
     cond = rep.conditions[0]
     assert cond.expected == 256 * 6 * 6
     assert evaluate(cond.features, 227, 227) == 9216
-    assert evaluate(cond.features, 224, 224) == 256 * 5 * 5  # 224 gives 5×5 at pool5
+    # Caffe's ceil-mode pools: 224 gives conv1 54, pools 27, 13 and 6, so 6×6 too; 231 gives
+    # 56, 28, 14, 7 and 198 gives 47, 23, 11, 5
+    assert evaluate(cond.features, 224, 224) == 256 * 6 * 6
+    assert evaluate(cond.features, 231, 231) == 256 * 7 * 7
+    assert evaluate(cond.features, 198, 198) == 256 * 5 * 5
     fc6 = next(r for r in rep.layers if r.name == "fc6")
     assert fc6.params == 9216 * 4096 + 4096
     assert not rep.open_above

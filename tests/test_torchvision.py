@@ -201,6 +201,21 @@ def test_most_torchvision_weight_layers_are_matched(spec):
     assert len(found) >= 0.9 * len(weights), sorted(weights - found)[:5]
 
 
+#: specs written after the graph core, whose every weighted module has a row of its name
+SECOND_WAVE = [m for m in MODELS if m.split("_")[0] in (
+    "efficientnet", "mobilenet", "convnext", "regnet", "resnext50", "wide", "shufflenet",
+    "inception", "mnasnet") and m != "mobilenet_v2"]
+
+
+@pytest.mark.parametrize("spec", SECOND_WAVE)
+def test_every_weighted_torchvision_module_has_a_row(spec):
+    """Every Conv2d, Linear, BatchNorm2d and LayerNorm(2d) leaf of torchvision's module is
+    matched by name, so its parameters and output shape are compared, not 90% of them."""
+    found = {path for _, path, _ in matched(spec)}
+    weighted = {p for p, leaf in trace(spec).leaves.items() if leaf.type in WEIGHTED}
+    assert weighted <= found, sorted(weighted - found)[:5]
+
+
 #: paper ResNets (stride on the first 1×1) → their torchvision v1.5 twin (stride on the 3×3)
 PAPER_RESNETS = {"resnet50": "resnet50_torchvision", "resnet101": "resnet101_torchvision",
                  "resnet152": "resnet152_torchvision"}

@@ -385,3 +385,152 @@ def test_alexnet_pools_round_up_as_caffe_does():
     at224 = {r.name: r.out_shape.dims for r in analyse(load("alexnet"), Shape.of(3, 224, 224)).layers}
     assert (at224["conv1"], at224["pool1"], at224["pool2"], at224["pool5"]) == (
         (96, 54, 54), (96, 27, 27), (256, 13, 13), (256, 6, 6))
+
+
+# ---------------------------------------------------------------- the second wave
+SECOND_WAVE = ("efficientnet_b0 efficientnet_b1 efficientnet_b2 efficientnet_b3 mobilenet_v3_large "
+               "mobilenet_v3_small convnext_tiny convnext_small regnet_x_400mf regnet_y_400mf "
+               "regnet_y_1_6gf resnext50_32x4d wide_resnet50_2 shufflenet_v2_x1_0 inception_v3 "
+               "mnasnet1_0").split()
+
+#: torchvision's documented parameter counts (its weights metadata, num_params); Inception-v3's
+#: 27,161,264 includes the auxiliary head, which the spec's default leaves out
+SECOND_WAVE_PARAMS = {
+    "efficientnet_b0": 5_288_548, "efficientnet_b1": 7_794_184, "efficientnet_b2": 9_109_994,
+    "efficientnet_b3": 12_233_232, "mobilenet_v3_large": 5_483_032, "mobilenet_v3_small": 2_542_856,
+    "convnext_tiny": 28_589_128, "convnext_small": 50_223_688, "regnet_x_400mf": 5_495_976,
+    "regnet_y_400mf": 4_344_144, "regnet_y_1_6gf": 11_202_430, "resnext50_32x4d": 25_028_904,
+    "wide_resnet50_2": 68_883_240, "shufflenet_v2_x1_0": 2_278_604, "mnasnet1_0": 4_383_312,
+}
+
+
+def test_second_wave_is_bundled_with_source_notes_and_1000_classes():
+    """Each new spec ships, names its source (paper and torchvision) and explains itself."""
+    for name in SECOND_WAVE:
+        assert name in bundled_names()
+        model = load(name)
+        assert model.source and model.notes and "torchvision" in model.source, name
+        assert analyse(model).layers[-1].out_shape.numel == 1000, name
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_WAVE_PARAMS))
+def test_second_wave_params_match_torchvision_metadata(name):
+    """Parameter totals equal torchvision's documented counts."""
+    assert report(name).totals.params == SECOND_WAVE_PARAMS[name]
+
+
+def test_inception_v3_aux_head_makes_torchvisions_count():
+    """torchvision builds the auxiliary head by default: 1×1 conv 768 → 128 + BN, 5×5 conv
+    128 → 768 + BN, fc 768 → 1000: 3,326,696 params; 23,834,568 + 3,326,696 = 27,161,264.
+    The head runs in training only, so the evaluation MACs (5.713G) do not include it."""
+    off, on = report("inception_v3").totals, report("inception_v3", aux_logits=True).totals
+    head = 768 * 128 + 2 * 128 + 128 * 768 * 25 + 2 * 768 + 768 * 1000 + 1000
+    assert head == 3_326_696 and off.params == 23_834_568 and on.params == off.params + head
+    assert round(off.macs / 1e9, 3) == 5.713
+
+
+def convnext_by_hand(depths, dims=(96, 192, 384, 768)):
+    """ConvNeXt params from section 3: stem 4×4 conv (+bias) + LayerNorm; per block dw 7×7
+    (+bias), LayerNorm, 1×1 to 4C and back (+biases), layer scale C; downsamplers LayerNorm +
+    2×2 conv; head LayerNorm + fc."""
+    params = 3 * dims[0] * 16 + dims[0] + 2 * dims[0]
+    for i, (n, c) in enumerate(zip(depths, dims)):
+        if i:
+            params += 2 * dims[i - 1] + dims[i - 1] * c * 4 + c
+        block = c * 49 + c + 2 * c + c * 4 * c + 4 * c + 4 * c * c + c + c
+        params += n * block
+    return params + 2 * dims[-1] + dims[-1] * 1000 + 1000
+
+
+@pytest.mark.parametrize("name, depths", [("convnext_tiny", (3, 3, 9, 3)),
+                                          ("convnext_small", (3, 3, 27, 3))])
+def test_convnext_params_by_hand(name, depths):
+    """28,589,128 (T) and 50,223,688 (S), the counts torchvision documents."""
+    assert report(name).totals.params == convnext_by_hand(depths)
+
+
+def test_resnext_and_wide_resnet_by_hand():
+    """ResNet-50's layout with bottleneck width 2·planes: ResNeXt's 3×3 in 32 groups reads
+    width/32 maps per filter, Wide ResNet's reads all of them; the rest is ResNet-50's."""
+    def by_hand(groups):
+        params, cin = 3 * 64 * 49 + 2 * 64, 64
+        for stage, n in enumerate((3, 4, 6, 3)):
+            planes = 64 * 2 ** stage
+            width, cout = 2 * planes, 4 * planes
+            for i in range(n):
+                params += cin * width + 2 * width + width * 9 * width // groups + 2 * width
+                params += width * cout + 2 * cout
+                if i == 0:
+                    params += cin * cout + 2 * cout
+                cin = cout
+        return params + 2048 * 1000 + 1000
+    assert report("resnext50_32x4d").totals.params == by_hand(32) == 25_028_904
+    assert report("wide_resnet50_2").totals.params == by_hand(1) == 68_883_240
+
+
+def test_regnet_x_400mf_widths_torchvision_vs_pycls():
+    """The last stage is 392 channels before fitting the group width 16: torchvision rounds
+    half up (400), pycls half to even (384); the 12 blocks and the classifier hold
+    23·w² + 3,122·w (+ 1,000) params, 338,464 more at 400.  pycls's 5,157,512 is the
+    MODEL_ZOO's 5.2M; the stage widths are 32, 64, 160 and 400 (384)."""
+    tv, pycls = report("regnet_x_400mf"), report("regnet_x_400mf", pycls_widths=True)
+    assert tv.totals.params - pycls.totals.params == 23 * (400**2 - 384**2) + 3122 * 16 == 338_464
+    assert pycls.totals.params == 5_157_512
+    widths = [next(r for r in tv.layers if r.name == f"trunk_output.block{s}/0/f.a.0").out_shape.channels
+              for s in (1, 2, 3, 4)]
+    assert widths == [32, 64, 160, 400]
+
+
+def test_regnet_y_se_squeezes_a_quarter_of_the_block_input():
+    """RegNetY's SE squeezes to round(0.25 · w_in), w_in the block's input width: the first
+    block of block2 (48 → 104) squeezes to 12, the next ones (104 → 104) to 26."""
+    by = {r.name: r for r in report("regnet_y_400mf").layers}
+    assert by["trunk_output.block2/0/f.se.fc1"].out_shape.channels == 12
+    assert by["trunk_output.block2/1/f.se.fc1"].out_shape.channels == 26
+
+
+def test_shufflenet_split_is_two_views_and_megvii_adds_906304_macs():
+    """A stride-1 unit's split costs nothing (two slices, no activations); the authors'
+    network differs in stage 2's first unit only: (92 − 58)·58·784 − (58 − 24)·24·784 =
+    906,304 more MACs (145,814,296: the paper's 146M), and 1,156 more weights minus the
+    classifier's 1,000 biases."""
+    rep = report("shufflenet_v2_x1_0")
+    slices = [r for r in rep.layers if r.type == "slice"]
+    assert len(slices) == 2 * (3 + 7 + 3) and all(r.activations == 0 for r in slices)
+    megvii = report("shufflenet_v2_x1_0", megvii=True).totals
+    assert megvii.macs - rep.totals.macs == (92 - 58) * 58 * 784 - (58 - 24) * 24 * 784 == 906_304
+    assert megvii.params - rep.totals.params == 1156 - 1000
+
+
+def test_efficientnet_widths_and_depths_follow_the_compound_scaling():
+    """B0..B3 (width ×1.0, 1.0, 1.1, 1.2; depth ×1.0, 1.1, 1.2, 1.4): stems of 32, 32, 32, 40
+    maps, 16, 23, 23, 26 MBConv blocks, heads of 1280, 1280, 1408, 1536."""
+    for name, stem, blocks, head in (("efficientnet_b0", 32, 16, 1280), ("efficientnet_b1", 32, 23, 1280),
+                                     ("efficientnet_b2", 32, 23, 1408), ("efficientnet_b3", 40, 26, 1536)):
+        rep = report(name)
+        by = {r.name: r for r in rep.layers}
+        assert by["features.0.0"].out_shape.channels == stem
+        assert len({r.name.split("/block/")[0] for r in rep.layers if "/block/" in r.name}) == blocks
+        assert by["features.8.0"].out_shape.channels == head
+
+
+def test_mobilenet_v3_large_by_hand():
+    """Table 1's bottlenecks, SE squeezing to _make_divisible(exp / 4, 8): convolution and
+    classifier weights, SE biases, batch-norm γ, β (2 per channel), written out."""
+    rows = [(16, 3, 16, 16, False), (16, 3, 64, 24, False), (24, 3, 72, 24, False),
+            (24, 5, 72, 40, True), (40, 5, 120, 40, True), (40, 5, 120, 40, True),
+            (40, 3, 240, 80, False), (80, 3, 200, 80, False), (80, 3, 184, 80, False),
+            (80, 3, 184, 80, False), (80, 3, 480, 112, True), (112, 3, 672, 112, True),
+            (112, 5, 672, 160, True), (160, 5, 960, 160, True), (160, 5, 960, 160, True)]
+    squeeze = {72: 24, 120: 32, 480: 120, 672: 168, 960: 240}
+    params = 3 * 16 * 9 + 2 * 16
+    for cin, k, exp, cout, se in rows:
+        if exp != cin:
+            params += cin * exp + 2 * exp
+        params += exp * k * k + 2 * exp
+        if se:
+            s = squeeze[exp]
+            params += exp * s + s + s * exp + exp
+        params += exp * cout + 2 * cout
+    params += 160 * 960 + 2 * 960 + 960 * 1280 + 1280 + 1280 * 1000 + 1000
+    assert report("mobilenet_v3_large").totals.params == params == 5_483_032

@@ -42,9 +42,9 @@ _NO_FORMULA = "no registered formula: 0"
 IGNORED = {kind: _NO_FORMULA for kind in (
     "relu", "relu6", "tanh", "sigmoid", "softmax", "maxpool", "avgpool", "gap",
     "adaptive_avgpool", "lrn", "batchnorm", "dropout", "flatten", "add", "multiply",
-    "concat", "crop", "slice", "upsample", "silu", "hardswish", "hardsigmoid", "gelu", "leaky_relu",
-    "elu", "prelu", "mish", "layernorm", "groupnorm", "instancenorm", "channel_shuffle",
-    "identity", "stochastic_depth", "layer_scale", "pad")}
+    "concat", "crop", "slice", "upsample", "silu", "hardswish", "hardsigmoid", "gelu",
+    "leaky_relu", "elu", "prelu", "mish", "layernorm", "groupnorm", "instancenorm",
+    "channel_shuffle", "identity", "stochastic_depth", "layer_scale", "pad")}
 
 
 def _conv_backward(v: Layerish, needs) -> int:

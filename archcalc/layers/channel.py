@@ -91,6 +91,12 @@ class Slice(Layer):
     def work(self, x: Shape, y: Shape) -> Work:
         return Work()  # a view
 
+    def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
+        return Backward()  # the gradient written into the sliced channels, zeros elsewhere
+
+    def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
+        return NOTHING
+
     def forward(self, x, weights, ops):
         return x[:, self.start:self.stop]
 

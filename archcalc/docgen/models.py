@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from ..spec.catalog import bundled_names, load
 from ..core.report import Report, analyse
+from .zoo import zoo_sections
 
 MODELS_MD = "models.md"
 
@@ -222,4 +223,5 @@ the output elements that layers newly allocate (views such as flatten count 0).
 {index_table()}
 {alexnet_section()}
 {googlenet_section()}
-{resnet_section()}"""
+{resnet_section()}
+{zoo_sections()}"""

@@ -22,7 +22,20 @@ GOLDEN = Path(__file__).parent / "golden"
 CONVENTIONS = ("archcalc", "torchinfo", "fvcore", "thop", "ptflops", "flopcounter", "netscope")
 WORK = "name,type,macs,flops,comparisons,additions,multiplications,divisions,exponentials"
 #: the bundled models whose options change the graph, with those options switched on
-OPTIONS = {"googlenet": ("aux_logits=true",), "googlenet_torchvision": ("aux_logits=true",)}
+OPTIONS = {"googlenet": ("aux_logits=true",), "googlenet_torchvision": ("aux_logits=true",),
+           "inception_v3": ("aux_logits=true",), "vgg16": ("torchvision=true",),
+           "regnet_x_400mf": ("pycls_widths=true",), "shufflenet_v2_x1_0": ("megvii=true",)}
+
+
+#: the second-wave zoo (hundreds of layers each, where a scan of 1..300 takes seconds) pins
+#: the 65 sizes around its declared input instead; its model pages pin 192..256 as well
+SECOND_WAVE = {"efficientnet_b0": 224, "efficientnet_b1": 240, "efficientnet_b2": 260,
+               "efficientnet_b3": 300, "mobilenet_v3_large": 224, "mobilenet_v3_small": 224,
+               "convnext_tiny": 224, "convnext_small": 224, "regnet_x_400mf": 224,
+               "regnet_y_400mf": 224, "regnet_y_1_6gf": 224, "resnext50_32x4d": 224,
+               "wide_resnet50_2": 224, "shufflenet_v2_x1_0": 224, "inception_v3": 299,
+               "mnasnet1_0": 224}
+SCANS = {name: ("--min", str(size - 32), "--max", str(size + 32)) for name, size in SECOND_WAVE.items()}
 
 
 def commands(name: str) -> dict[str, list[str]]:
@@ -33,7 +46,7 @@ def commands(name: str) -> dict[str, list[str]]:
     calls["table.work"] = ["table", name, "--format", "csv", "--columns", WORK]
     calls["table.rf"] = ["table", name, "--format", "json", "--rf"]
     calls["rf"] = ["rf", name, "--format", "json"]
-    calls["sizes"] = ["sizes", name, "--format", "json", "--min", "1", "--max", "300"]
+    calls["sizes"] = ["sizes", name, "--format", "json", *SCANS.get(name, ("--min", "1", "--max", "300"))]
     calls["symbolic"] = ["table", name, "--symbolic", "--format", "json"]
     for opts in OPTIONS.get(name, ()):
         flag = ["--option", opts]
@@ -41,6 +54,8 @@ def commands(name: str) -> dict[str, list[str]]:
         calls["option.netscope"] = ["table", name, "--format", "json", "--convention",
                                     "netscope", *flag]
         calls["option.rf"] = ["rf", name, "--format", "json", *flag]
+        calls["option.fvcore"] = ["table", name, "--format", "json", "--convention", "fvcore",
+                                  *flag]
     return calls
 
 

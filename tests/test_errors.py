@@ -135,8 +135,9 @@ def test_bad_arguments(capsys, args, fragment):
 
 
 def test_input_that_breaks_the_dense_head(capsys):
-    """AlexNet's fc6 was made for 6×6×256 features; a 224 input gives 5×5×256."""
-    status, _, err = run_cli(capsys, "table", "alexnet", "--input", "3,224,224")
+    """AlexNet's fc6 was made for 6×6×256 features; a 198 input gives 5×5×256 (conv1 47,
+    then Caffe's ceil-mode pools 23, 11, 5; 224 gives 6×6 and runs)."""
+    status, _, err = run_cli(capsys, "table", "alexnet", "--input", "3,198,198")
     assert status == 2
     assert "layer 'fc6'" in err and "expects 9,216 input features, got 6,400" in err
 

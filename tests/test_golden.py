@@ -28,3 +28,14 @@ def test_outputs_are_byte_identical(current):
     changed = sorted(k for k in EXPECTED if k in current and digest(current[k]) != EXPECTED[k])
     assert not changed, (f"{len(changed)} outputs changed, e.g. {changed[:5]}; see them with "
                          f"`python -m tests.golden_outputs --write DIR`")
+
+
+def test_second_wave_scans_centre_on_each_declared_input():
+    """The narrower size scans of tests/golden_outputs.py name bundled models at their
+    declared input (a renamed spec or a changed input would otherwise drift silently)."""
+    from archcalc.spec.catalog import bundled_names, load
+    from tests.golden_outputs import SECOND_WAVE
+
+    assert set(SECOND_WAVE) <= set(bundled_names())
+    for name, size in SECOND_WAVE.items():
+        assert load(name).input_shape.spatial == (size, size), name

@@ -26,6 +26,8 @@ SMALL_INPUTS = {
     "resnext50_32x4d": "3,64,64", "wide_resnet50_2": "3,64,64",
     "mnasnet1_0": "3,64,64",
     "shufflenet_v2_x1_0": "3,64,64",
+    "unet": "1,188,188",               # the smallest tile (188 = 572 − 16·24: output 4×4)
+    "unet_same": "1,64,64",
     "inception_v3": "3,75,75",         # torchvision's smallest (the reductions leave 1×1)
 }
 

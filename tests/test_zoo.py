@@ -534,3 +534,49 @@ def test_mobilenet_v3_large_by_hand():
         params += exp * cout + 2 * cout
     params += 160 * 960 + 2 * 960 + 960 * 1280 + 1280 + 1280 * 1000 + 1000
     assert report("mobilenet_v3_large").totals.params == params == 5_483_032
+
+
+# ---------------------------------------------------------------- U-Net
+def test_unet_follows_figure_1_by_hand():
+    """572 loses 2 per 3×3 convolution and halves at each pool: 568, 280, 136, 64 at the
+    four levels, 28 at the bottom; each up-convolution doubles and the next two
+    convolutions take 4: 56 → 52, 104 → 100, 200 → 196, 392 → 388. 23 convolutional
+    layers (18 3×3, 4 up-convolutions, the 1×1); params: the 3×3 and 1×1 weights and
+    biases plus the up-convolutions' C_in·C_out·4 + C_out."""
+    rep = report("unet")
+    by = {r.name: r for r in rep.layers}
+    assert [by[f"down{i}/conv2"].out_shape.spatial[0] for i in range(1, 5)] == [568, 280, 136, 64]
+    assert by["bottom/conv2"].out_shape.dims == (1024, 28, 28)
+    assert [by[f"up{i}/conv2"].out_shape.spatial[0] for i in (4, 3, 2, 1)] == [52, 100, 196, 388]
+    assert by["up1/crop"].out_shape.dims == (64, 392, 392) and by["final"].out_shape.dims == (2, 388, 388)
+    convs = [r for r in rep.layers if r.type.split("+")[0] in ("conv", "conv_transpose")]
+    assert len(convs) == 23
+    widths = [64, 128, 256, 512, 1024]
+    params, cin = 0, 1
+    for w in widths:
+        params += cin * w * 9 + w + w * w * 9 + w
+        cin = w
+    for w in reversed(widths[:-1]):
+        params += 2 * w * w * 4 + w               # up-conv 2w → w
+        params += 2 * w * w * 9 + w + w * w * 9 + w
+    params += 64 * 2 + 2
+    assert rep.totals.params == params == 31_030_658
+
+
+def test_unet_same_has_unets_params_and_tiles_multiples_of_16():
+    """Padding changes no weight: the same 31,030,658 params; the output is the input's
+    size; every size runs (the skips are cropped to the up-convolved maps), and only the
+    multiples of 16 tile exactly: at 500 = 31·16 + 4 pool3 drops a row (125 → 62), the
+    skips are cropped to 124, 248 and 496, and the output is 496×496."""
+    from archcalc.analyses.sizes import scan
+    from archcalc.core.shapes import Shape
+
+    same = report("unet_same")
+    assert same.totals.params == report("unet").totals.params
+    assert same.layers[-1].out_shape.dims == (2, 512, 512)
+    assert all(r.out_shape == r.in_shapes[0] for r in same.layers if r.type == "crop")
+    result = scan(load("unet_same"), (16, 80))
+    assert [s for s, _ in result.exact] == [16, 32, 48, 64, 80]
+    assert [s for s, _ in result.valid] == list(range(16, 81))
+    at500 = analyse(load("unet_same"), Shape.of(1, 500, 500))
+    assert at500.layers[-1].out_shape.dims == (2, 496, 496)

@@ -1,7 +1,7 @@
 """docs/models.md, second part: the paper-vs-framework differences of the second-wave zoo.
 
 One section per family (EfficientNet, MobileNetV3, ConvNeXt, RegNet, ResNeXt and Wide
-ResNet, ShuffleNet V2, Inception-v3, MnasNet, VGG's torchvision option). Each is a template
+ResNet, ShuffleNet V2, Inception-v3, MnasNet, U-Net, VGG's torchvision option). Each is a template
 filled with figures computed from the bundled specs (their options included) and the
 verdicts of their ``published:`` entries, so none can go stale.
 """
@@ -59,6 +59,13 @@ def published_table(*names: str) -> str:
                          v.entry.printed, _n(v.computed), v.status])
     return _table(["model", "figure", "printed by", "printed", "exact", "verdict"], rows,
                   {3, 4})
+
+
+def _outputs_table(name: str) -> str:
+    """The published output shapes of a model's layers against the exact ones."""
+    rows = [[f"`{v.entry.layer}`", v.entry.printed, "×".join(str(d) for d in v.computed), v.status]
+            for v in check_model(load(name)) if v.entry.figure == "output"]
+    return _table(["layer", "Fig. 1", "exact", "verdict"], rows, set())
 
 
 def _totals(rows: list[tuple[str, Report]]) -> str:
@@ -255,8 +262,28 @@ at pool5 (224 to 255).
 """
 
 
+def unet_section() -> str:
+    valid, same = _report("unet"), _report("unet_same")
+    same_572 = _report("unet_same", size=576)
+    out = valid.layers[-1].out_shape.spatial[0]
+    return f"""## U-Net: the paper's valid convolutions (`unet`) vs the padded variant (`unet_same`)
+
+The paper's U-Net (Fig. 1) pads nothing: each 3×3 convolution loses a border pixel on
+each side, so a {valid.input_shape.spatial[0]}×{valid.input_shape.spatial[0]} tile gives a {out}×{out} map and each skip is cropped
+to the up-convolved map's size before the concatenation; tiles of 188 + 16k pixels keep
+every pool on an even size (`archcalc sizes unet`). Most code pads every 3×3 convolution
+by 1 (`unet_same`): the maps keep their size, the skips concatenate uncropped and the input
+must be a multiple of 16. The weights are the same; the MACs follow the map sizes.
+
+{_totals([("`unet`", valid), ("`unet_same`", same), ("`unet_same` at 576×576", same_572)])}
+Fig. 1's map sizes, as `archcalc check unet` compares them:
+
+{_outputs_table("unet")}"""
+
+
 def zoo_sections() -> str:
     """Every second-wave section, in the order of the index."""
     return "\n".join([vgg_section(), efficientnet_section(), mobilenet_v3_section(),
                       convnext_section(), regnet_section(), resnext_section(),
-                      shufflenet_section(), inception_v3_section(), mnasnet_section()])
+                      shufflenet_section(), inception_v3_section(), mnasnet_section(),
+                      unet_section()])

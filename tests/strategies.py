@@ -763,6 +763,9 @@ def grad_cases(draw, type_name):
         if type_name == "groupnorm":
             raw["groups"] = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
         return raw, any_dims, batch
+    if type_name == "slice":
+        stop = draw(st.integers(1, c))
+        return {"start": draw(st.integers(0, stop - 1)), "stop": stop}, any_dims, batch
     if type_name in ("channel_shuffle",):
         return {"groups": draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))}, (c,) + spatial, batch
     if type_name in ("add", "multiply", "concat"):

@@ -173,6 +173,7 @@ FORMS = {
     "identity": lambda layer, w, xs, cache: xs[0],
     "flatten": lambda layer, w, xs, cache: xs[0].flatten(1),
     "channel_shuffle": channel_shuffle,
+    "slice": lambda layer, w, xs, cache: xs[0][:, layer.start:layer.stop],
     "layer_scale": lambda layer, w, xs, cache: xs[0] * _per_channel(w["gamma"], xs[0]),
     "upsample": upsample, "pad": pad, "conv_transpose": conv_transpose,
     "add": lambda layer, w, xs, cache: ACTIVATIONS[layer.activation](sum(xs[1:], xs[0])),

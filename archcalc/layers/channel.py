@@ -100,6 +100,17 @@ class Slice(Layer):
     def forward(self, x, weights, ops):
         return x[:, self.start:self.stop]
 
+    def backward_numpy(self, tape, grad, weights, needs, ops):
+        """The gradient written into channels start … stop − 1 of zeros (as autograd's
+        SliceBackward); the other channels get none from this reader."""
+        import numpy as np
+
+        if not needs.input:
+            return None, {}
+        dx = np.zeros(tape.dims(), dtype=grad.dtype)
+        dx[:, self.start:self.stop] = grad
+        return dx, {}
+
 
 @register
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ is read from the traced shape, so ``x.size(0)`` needs no evaluation —, ``permu
 from __future__ import annotations
 
 import importlib
-import math
 import operator
 
 from ..errors import ArchcalcError, quoted

@@ -164,119 +164,124 @@ def gradient_needs(model: Model, rows: tuple, freeze: tuple = (), input_grad: bo
     return tuple(needs), grad
 
 
-def analyse_training(model: Model, input_shape: Shape | None = None, batch: int = 1,
-                     dtype: str | None = None, freeze: tuple = ()) -> Training:
-    """The training step of ``model`` at ``batch`` (``freeze``: fnmatch patterns of layer
-    paths whose weights are not trained)."""
-    dtype = dtype or model.dtype
-    if dtype not in DTYPE_BYTES:
-        raise ArchcalcError(f"unknown dtype '{dtype}'; choose from {', '.join(DTYPE_BYTES)}")
-    size = DTYPE_BYTES[dtype]
-    rows = propagate(model, input_shape)
-    nodes = model.nodes
-    n = len(nodes)
-    unmatched = [p for p in freeze if not any(fnmatchcase(node.path, p) for node in nodes)]
-    if unmatched:
-        raise ArchcalcError(f"--freeze '{unmatched[0]}' matches no layer of {model.name}",
-                            file=model.file)
+@dataclass(frozen=True)
+class _Step:
+    """What the pieces of :func:`analyse_training` share: the graph, its rows, each node's
+    gradients, the storage each tensor lives in, and the element size."""
 
-    needs, grad = gradient_needs(model, rows, freeze)
+    model: Model
+    rows: tuple
+    needs: tuple
+    grad: dict
+    owner: dict      # tensor name → the storage it lives in (a view shares its input's)
+    elements: dict   # storage → elements per sample
+    size: int
 
-    # storages: a view (flatten, identity, crop; dropout only at inference) shares its input's
+    @property
+    def n(self) -> int:
+        return len(self.model.nodes)
+
+    def backward_time(self, i: int) -> int:
+        return 2 * self.n - 1 - i
+
+    def numel(self, i: int) -> int:
+        return self.rows[i].counts.out_shape.numel
+
+
+def _storages(model: Model, rows: tuple, input_shape: Shape | None) -> tuple:
+    """(tensor → storage, storage → elements): a view (flatten, identity, crop; dropout
+    only at inference) shares its input's storage."""
     owner = {INPUT: INPUT}
     elements = {INPUT: (input_shape or model.input_shape).numel}
-    for node, row in zip(nodes, rows):
+    for node, row in zip(model.nodes, rows):
         view = node.layer.train_is_view
         view = node.layer.is_view if view is None else view
         owner[node.path] = owner[node.inputs[0]] if view else node.path
         elements.setdefault(owner[node.path], row.counts.out_shape.numel)
+    return owner, elements
 
-    def backward_time(i: int) -> int:
-        return 2 * n - 1 - i
 
-    steps, inference = [], []
-    last = model.last_use
-    # every storage: forward lifetime, extended to the backward of its first keeper
-    keep_until, first_keeper = {}, {}
-    extras = []  # (node index, per-sample elements, itemsize, per_batch)
-    for i, (node, row, need) in enumerate(zip(nodes, rows, needs)):
+def _kept(step: _Step) -> tuple:
+    """(storage → the backward time of its last keeper, storage → its first keeper,
+    the extras: (node, per-sample elements, itemsize, once per batch))."""
+    keep_until, first_keeper, extras = {}, {}, []
+    for i, (node, row, need) in enumerate(zip(step.model.nodes, step.rows, step.needs)):
         if not need.any:
             continue
         layer = node.layer
         saved = layer.saved(layer.take(row.in_shapes), row.counts.out_shape, need)
         kept = [node.inputs[j] for j in saved.inputs] + ([node.path] if saved.output else [])
         for name in kept:
-            storage = owner[name]
-            keep_until[storage] = max(keep_until.get(storage, -1), backward_time(i))
+            storage = step.owner[name]
+            keep_until[storage] = max(keep_until.get(storage, -1), step.backward_time(i))
             first_keeper.setdefault(storage, i)
         for extra in saved.extras:
-            extras.append((i, extra.elements, extra.itemsize or size, extra.per_batch))
+            extras.append((i, extra.elements, extra.itemsize or step.size, extra.per_batch))
+    return keep_until, first_keeper, extras
 
+
+def _tensor_spans(step: _Step, keep_until: dict) -> tuple:
+    """(inference spans, training spans) of every storage: made by its first node, alive
+    to its last reader (outputs to the end of the forward, the loss reads them; the input
+    throughout, its caller holds it), in training to its last keeper's backward."""
+    model, n = step.model, step.n
+    keep_until = dict(keep_until, **{INPUT: 2 * n - 1})
     made = {INPUT: 0}
-    for i, node in enumerate(nodes):
-        made.setdefault(owner[node.path], i)
-    ends = {}
-    for name, use in last.items():
-        storage = owner[name]
-        end = min(use, n - 1)  # outputs: to the end of the forward (the loss reads them)
-        ends[storage] = max(ends.get(storage, -1), end)
-    reading: dict = {}
-    for i, node in enumerate(nodes):
+    for i, node in enumerate(model.nodes):
+        made.setdefault(step.owner[node.path], i)
+    ends, reading = {}, {}
+    for name, use in model.last_use.items():
+        storage = step.owner[name]
+        ends[storage] = max(ends.get(storage, -1), min(use, n - 1))
+    for i, node in enumerate(model.nodes):
         for name in node.inputs:
-            reading.setdefault(owner[name], set()).add(i)
+            reading.setdefault(step.owner[name], set()).add(i)
+    inference, steps = [], []
     for storage, start in made.items():
-        per = elements[storage] * size
+        per = step.elements[storage] * step.size
         maker = model.index.get(storage, -1)
-        end = n - 1 if storage == INPUT else ends.get(storage, start)  # the caller holds it
-        if storage == INPUT:
-            keep_until[INPUT] = 2 * n - 1
+        end = n - 1 if storage == INPUT else ends.get(storage, start)
         inference.append(Span(start, end, per_sample=per, node=maker))
         steps.append(Span(start, max(end, keep_until.get(storage, -1)), per_sample=per, node=maker,
                           readers=tuple(sorted(reading.get(storage, ())))))
+    return inference, steps
 
-    saved_rows = [0] * n
-    saved_sample = saved_batch = 0
-    for storage, i in first_keeper.items():
-        saved_rows[i] += elements[storage] * size * batch
-        saved_sample += elements[storage] * size
-    for i, count, itemsize, once in extras:
-        steps.append(Span(i, backward_time(i), node=i, kind="extra", **({"per_batch": count * itemsize} if once
-                                                           else {"per_sample": count * itemsize})))
-        saved_rows[i] += count * itemsize * (1 if once else batch)
-        if once:
-            saved_batch += count * itemsize
-        else:
-            saved_sample += count * itemsize
 
-    # gradients of tensors: from the backward of their last reader that needs them to the
-    # backward of their producer; a tensor read by k such layers sums k gradients.  A view's
-    # gradient is its input's (the same storage), which then starts at the view's readers.
-    # A layer that hands one gradient to all its inputs (an add) makes them share it: a
-    # tensor whose first gradient is such a shared one has none of its own until a second
-    # is summed into it (into that second one, the first being shared: autograd's
-    # InputBuffer::accumulate), else until its producer's backward consumes it.
+def _gradient_spans(step: _Step) -> tuple:
+    """(the spans of every tensor's gradient, the additions summing each node's output
+    gradient).
+
+    A gradient lives from the backward of its tensor's last reader that needs it to the
+    backward of its producer; a tensor read by k such layers sums k gradients.  A view's
+    gradient is its input's (the same storage), which then starts at the view's readers.
+    A layer that hands one gradient to all its inputs (an add) makes them share it: a
+    tensor whose first gradient is such a shared one has none of its own until a second
+    is summed into it (into that second one, the first being shared: autograd's
+    InputBuffer::accumulate), else until its producer's backward consumes it."""
+    model, nodes, n, size = step.model, step.model.nodes, step.n, step.size
     readers: dict = {}
-    for i, (node, need) in enumerate(zip(nodes, needs)):
+    for i, (node, need) in enumerate(zip(nodes, step.needs)):
         if need.input:
             for name in set(gradient_sources(node)):
-                if grad[name]:
+                if step.grad[name]:
                     readers.setdefault(name, []).append(i)
-    is_view = {node.path: owner[node.path] != node.path for node in nodes}
-    start = {name: n for name in model.outputs if grad.get(name)}  # the loss's gradient
-    fan_in_sums = [0] * n
-    own_span: dict = {}   # node → the index in ``steps`` of its output gradient's own span
+    is_view = {node.path: step.owner[node.path] != node.path for node in nodes}
+    start = {name: n for name in model.outputs if step.grad.get(name)}  # the loss's gradient
+    spans, fan_in_sums = [], [0] * n
+    own_span: dict = {}   # node → the index in ``spans`` of its output gradient's own span
     shared_until: dict = {}  # a node sharing one gradient over its inputs → its last use
     for p in reversed(range(n)):
         name = nodes[p].path
         who = readers.get(name, [])
-        times = [start[nodes[r].path] if is_view[nodes[r].path] else backward_time(r) for r in who]
+        times = [start[nodes[r].path] if is_view[nodes[r].path] else step.backward_time(r)
+                 for r in who]
         if name in start:
             times.append(start[name])
         if not times:
             continue
         start[name] = min(times)
-        numel = rows[p].counts.out_shape.numel
-        fan_in_sums[p] += (len(times) - 1) * numel
+        per = step.numel(p) * size
+        fan_in_sums[p] += (len(times) - 1) * step.numel(p)
         # the readers' gradients in the order they arrive (the loss's, made for an output,
         # counted as its producer's)
         arrivals = sorted(zip(times, who + [p] * (len(times) - len(who))))
@@ -285,28 +290,65 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
         if shared:
             own = arrivals[1][0] if len(arrivals) > 1 else None
             shared_until[first] = max(shared_until.get(first, -1),
-                                      backward_time(p) if own is None else own)
+                                      step.backward_time(p) if own is None else own)
             if own is not None:
-                steps.append(Span(own, backward_time(p), per_sample=numel * size, node=p,
+                spans.append(Span(own, step.backward_time(p), per_sample=per, node=p,
                                   readers=tuple(sorted(set(who))), kind="gradient"))
         elif not is_view[name]:
-            own_span[p] = len(steps)
-            steps.append(Span(start[name], backward_time(p), per_sample=numel * size, node=p,
+            own_span[p] = len(spans)
+            spans.append(Span(start[name], step.backward_time(p), per_sample=per, node=p,
                               readers=tuple(sorted(set(who))), kind="gradient"))
         # every gradient after the first exists beside the running sum at the step of the
         # reader that makes it, until it is added in (autograd's InputBuffer::add); the
         # first summed into a shared gradient becomes the tensor's own (counted above)
         for when, maker in arrivals[2 if shared else 1:]:
-            steps.append(Span(when, when, per_sample=numel * size, node=maker, kind="summand"))
+            spans.append(Span(when, when, per_sample=per, node=maker, kind="summand"))
     # the one gradient a sharing node hands its inputs: its output's own (continued) when
     # it passes that on, else the new tensor it makes (a folded activation's derivative)
     for r, until in shared_until.items():
         passes_on = getattr(nodes[r].layer, "activation", None) is None and r in own_span
-        if passes_on and steps[own_span[r]].end < until:
-            steps[own_span[r]] = replace(steps[own_span[r]], end=until)
+        if passes_on and spans[own_span[r]].end < until:
+            spans[own_span[r]] = replace(spans[own_span[r]], end=until)
         elif not passes_on:
-            steps.append(Span(backward_time(r), until, node=r, kind="gradient",
-                              per_sample=rows[r].counts.out_shape.numel * size))
+            spans.append(Span(step.backward_time(r), until, node=r, kind="gradient",
+                              per_sample=step.numel(r) * size))
+    return spans, fan_in_sums
+
+
+def analyse_training(model: Model, input_shape: Shape | None = None, batch: int = 1,
+                     dtype: str | None = None, freeze: tuple = ()) -> Training:
+    """The training step of ``model`` at ``batch`` (``freeze``: fnmatch patterns of layer
+    paths whose weights are not trained)."""
+    dtype = dtype or model.dtype
+    if dtype not in DTYPE_BYTES:
+        raise ArchcalcError(f"unknown dtype '{dtype}'; choose from {', '.join(DTYPE_BYTES)}")
+    rows = propagate(model, input_shape)
+    nodes, n = model.nodes, len(model.nodes)
+    unmatched = [p for p in freeze if not any(fnmatchcase(node.path, p) for node in nodes)]
+    if unmatched:
+        raise ArchcalcError(f"--freeze '{unmatched[0]}' matches no layer of {model.name}",
+                            file=model.file)
+    needs, grad = gradient_needs(model, rows, freeze)
+    owner, elements = _storages(model, rows, input_shape)
+    step = _Step(model, rows, needs, grad, owner, elements, DTYPE_BYTES[dtype])
+
+    keep_until, first_keeper, extras = _kept(step)
+    inference, steps = _tensor_spans(step, keep_until)
+    saved_rows = [0] * n
+    saved_sample = saved_batch = 0
+    for storage, i in first_keeper.items():
+        saved_rows[i] += elements[storage] * step.size * batch
+        saved_sample += elements[storage] * step.size
+    for i, count, itemsize, once in extras:
+        amount = {"per_batch": count * itemsize} if once else {"per_sample": count * itemsize}
+        steps.append(Span(i, step.backward_time(i), node=i, kind="extra", **amount))
+        saved_rows[i] += count * itemsize * (1 if once else batch)
+        if once:
+            saved_batch += count * itemsize
+        else:
+            saved_sample += count * itemsize
+    gradients, fan_in_sums = _gradient_spans(step)
+    steps += gradients
 
     out_rows = []
     for i, (node, row, need) in enumerate(zip(nodes, rows, needs)):
@@ -321,9 +363,7 @@ def analyse_training(model: Model, input_shape: Shape | None = None, batch: int 
                                     batch * forward, batch * macs, batch * flops, saved_rows[i]))
 
     def label(t: int) -> tuple:
-        if t < n:
-            return nodes[t].path, "forward"
-        return nodes[2 * n - 1 - t].path, "backward"
+        return (nodes[t].path, "forward") if t < n else (nodes[2 * n - 1 - t].path, "backward")
 
     trainable = sum(r.trainable_params for r in out_rows)
     total = sum(r.counts.params for r in rows)

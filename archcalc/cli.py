@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from .core.optimizers import OPTIMIZERS
 from .conventions import CONVENTIONS
 from .core.dtypes import DTYPE_BYTES, NUMERIC_DTYPES
 from .errors import ArchcalcError, one_line, quoted
@@ -118,7 +119,7 @@ def list_models():
 @click.option("--train", is_flag=True, help="add the training step's columns: backward MACs "
                                             "and FLOPs, bytes kept for the backward")
 @click.option("--optimizer", "optimizer_name", default="sgd", show_default=True,
-              type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]),
+              type=click.Choice(list(OPTIMIZERS)),
               help="with --train: the optimizer whose update FLOPs the totals list")
 @click.option("--freeze", "freeze", metavar="PATTERN", multiple=True,
               help="with --train: layers (fnmatch on their paths) whose weights are not trained")
@@ -585,7 +586,7 @@ def _verify_training(spec, shape, batch, seed, dtype, save, freeze, fmt, quiet) 
 @click.option("--train", is_flag=True, help="a training step: gradients, optimizer state, "
                                             "what the backward keeps")
 @click.option("--optimizer", "optimizer_name", default="sgd", show_default=True,
-              type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]),
+              type=click.Choice(list(OPTIMIZERS)),
               help="optimizer of the training step")
 @click.option("--freeze", "freeze", metavar="PATTERN", multiple=True,
               help="layers (fnmatch pattern on their paths) whose weights are not trained")

@@ -10,10 +10,10 @@ from ..spec.fields import attr, axes, boolean, connection_table, optional, paddi
 from ..core.shapes import Shape, product
 from ..core.windows import Geometry, window_geometry
 from ..core.work import Work
-from ..core.backward import NOTHING, Backward, Needs, Saved
-from .activation import activation_backward, activation_saved, activation_work
+from ..core.backward import Backward, Needs, Saved
+from .activation import activation_work
 from .base import Layer, register, require_map
-from .folded import activation_attr
+from .folded import activation_attr, linear_backward, linear_saved
 
 
 @register
@@ -96,20 +96,13 @@ class Conv(Layer):
 
     def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
         """convolution_backward: the input's gradient is the transposed convolution of the
-        output's (as many MACs as the forward), the weights' the correlation of the input
-        with it (as many again); the bias gradient sums the output's gradient (an add per
-        output); the folded activation's derivative comes first."""
-        macs = self.macs(x, y)
-        bias = Work(additions=y.numel) if self.bias and needs.weights else Work()
-        return Backward(input_macs=macs if needs.input else 0,
-                        weight_macs=macs if needs.weights else 0,
-                        work=bias + activation_backward(self.activation, y.numel))
+        output's, the weights' the correlation of the input with it (as many MACs as the
+        forward each), a bias add per output (:func:`folded.linear_backward`)."""
+        return linear_backward(self.macs(x, y), y.numel if self.bias else 0, self.activation,
+                               y.numel, needs)
 
     def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
-        """The input, for the weights' gradient (the weights themselves are parameters),
-        and what the folded activation keeps."""
-        own = Saved(inputs=(0,)) if needs.weights else NOTHING
-        return own + activation_saved(self.activation, y.numel)
+        return linear_saved(self.activation, y.numel, needs)
 
     # --- numeric core -------------------------------------------------------------------
 

@@ -9,9 +9,9 @@ from ..core.shapes import Shape, is_known
 from ..core.windows import Whole
 from ..core.work import Work
 from ..core.backward import NOTHING, Backward, Needs, Saved
-from .activation import activation_backward, activation_saved, activation_work
+from .activation import activation_work
 from .base import Layer, register
-from .folded import activation_attr
+from .folded import activation_attr, linear_backward, linear_saved
 
 
 class FullyConnected(Layer):
@@ -71,18 +71,13 @@ class Dense(FullyConnected):
         return Work(additions=self.units if self.bias else 0) + activation_work(self.activation, y.numel)
 
     def backward(self, x: Shape, y: Shape, needs: Needs) -> Backward:
-        """addmm's backward: g·W for the input, gᵀ·x for the weights (in·out MACs each),
-        the bias gradient the sum of g (an add per output)."""
-        macs = self.macs(x, y)
-        bias = Work(additions=self.units) if self.bias and needs.weights else Work()
-        return Backward(input_macs=macs if needs.input else 0,
-                        weight_macs=macs if needs.weights else 0,
-                        work=bias + activation_backward(self.activation, y.numel))
+        """addmm's backward: g·W for the input, gᵀ·x for the (flattened) input's weights,
+        in·out MACs each, the bias gradient the sum of g (:func:`folded.linear_backward`)."""
+        return linear_backward(self.macs(x, y), self.units if self.bias else 0, self.activation,
+                               y.numel, needs)
 
     def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
-        """The (flattened) input for the weights' gradient; the folded activation's."""
-        own = Saved(inputs=(0,)) if needs.weights else NOTHING
-        return own + activation_saved(self.activation, y.numel)
+        return linear_saved(self.activation, y.numel, needs)
 
     def workspace(self, x: Shape, batch: int = 1) -> int:
         """None besides a folded softmax's maximum and sum (one value per sample)."""

@@ -7,9 +7,11 @@ with a pointer to the standalone layer.  ``swish`` is accepted as a spelling of 
 """
 from __future__ import annotations
 
+from ..core.backward import NOTHING, Backward, Needs, Saved
+from ..core.work import Work
 from ..errors import SpecError
 from ..spec.fields import attr, choice
-from .activation import ACTIVATIONS
+from .activation import ACTIVATIONS, activation_backward, activation_saved
 from .base import ALIASES
 
 #: activations a row may fold: every one without trainable parameters
@@ -32,3 +34,21 @@ def folded_activation(value):
 def activation_attr():
     return attr(folded_activation, None,
                 "activation applied to this layer's output in the same row")
+
+
+def linear_backward(macs, bias_adds, activation, outputs, needs: Needs) -> Backward:
+    """The backward of a linear map with a bias and a folded activation (conv,
+    conv_transpose, dense): the activation's derivative first; the input's gradient
+    through the transposed map and the weights' from the kept input, each as many MACs as
+    the forward (``macs``); the bias gradient sums the output's (``bias_adds`` adds)."""
+    bias = Work(additions=bias_adds) if bias_adds and needs.weights else Work()
+    return Backward(input_macs=macs if needs.input else 0,
+                    weight_macs=macs if needs.weights else 0,
+                    work=bias + activation_backward(activation, outputs))
+
+
+def linear_saved(activation, outputs, needs: Needs) -> Saved:
+    """What autograd keeps for such a layer: its input, for the weights' gradient (the
+    weights are parameters), and what the folded activation keeps."""
+    own = Saved(inputs=(0,)) if needs.weights else NOTHING
+    return own + activation_saved(activation, outputs)

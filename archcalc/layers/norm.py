@@ -89,20 +89,11 @@ class LRN(Layer):
         return batch * (x.channels + self.size - 1) * x.numel // x.channels
 
     def forward(self, x, weights, ops):
-        """Window sums of squares over channel-padded zeros (a sliding view, no loop)."""
+        """x / S^β, S the window sums of squares over channel-padded zeros (:meth:`_scale`)."""
         import numpy as np
-        from numpy.lib.stride_tricks import sliding_window_view
 
-        n, c = x.shape[:2]
-        half = self.size // 2
-        squares = np.zeros((n, c + self.size - 1) + x.shape[2:], dtype=x.dtype)
-        np.square(x, out=squares[:, half:half + c])
-        scale = sliding_window_view(squares, self.size, axis=1).sum(axis=-1)
-        del squares
-        t = x.dtype.type
-        scale *= t(self.alpha / self.size)
-        scale += t(self.k)
-        scale **= t(self.beta)
+        scale = self._scale(x)
+        scale **= x.dtype.type(self.beta)
         return np.divide(x, scale, out=scale)
 
     def _scale(self, x):

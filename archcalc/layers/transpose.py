@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..core.shapes import Shape, ceildiv, is_known, per_axis, product
-from ..core.backward import NOTHING, Backward, Needs, Saved
+from ..core.backward import Backward, Needs, Saved
 from ..core.windows import Refine
 from ..core.work import Work
 from ..errors import ArchcalcError, ShapeError, SpecError
 from ..spec.fields import (MAX_SPATIAL_AXES, attr, axes, boolean, non_negative_int, padding,
                            positive_int)
-from .activation import activation_backward, activation_saved, activation_work
+from .activation import activation_work
 from .base import Layer, register, require_map
-from .folded import activation_attr
+from .folded import activation_attr, linear_backward, linear_saved
 
 #: Most kernel taps along an axis whose products are partly cropped by the padding
 #: (each becomes one ``Max`` term of the connection count) when the input size is a symbol;
@@ -154,20 +154,13 @@ class ConvTranspose(Layer):
         """convolution_backward with transposed=True: the input's gradient is the ordinary
         convolution of the output's gradient with the weights, over every product the
         forward made (as many MACs, cropped border included: the gradient is zero there);
-        the weights' gradient correlates the input with it (as many again); the bias
-        gradient sums the output's gradient (an add per output); the folded activation's
-        derivative comes first."""
-        macs = self.macs(x, y)
-        bias = Work(additions=y.numel) if self.bias and needs.weights else Work()
-        return Backward(input_macs=macs if needs.input else 0,
-                        weight_macs=macs if needs.weights else 0,
-                        work=bias + activation_backward(self.activation, y.numel))
+        the weights' gradient as many again; a bias add per output
+        (:func:`folded.linear_backward`)."""
+        return linear_backward(self.macs(x, y), y.numel if self.bias else 0, self.activation,
+                               y.numel, needs)
 
     def saved(self, x: Shape, y: Shape, needs: Needs) -> Saved:
-        """The input, for the weights' gradient (autograd keeps it, as for a conv), and
-        what the folded activation keeps."""
-        own = Saved(inputs=(0,)) if needs.weights else NOTHING
-        return own + activation_saved(self.activation, y.numel)
+        return linear_saved(self.activation, y.numel, needs)
 
     def field_rule(self, x: Shape):
         """Zero insertion by s (input unit i at position i·s of a grid of pitch J/s), then a

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .npkit import _lifted_geometry, chunk_rows, im2col_slab, lifted, tap_range, window_pads
-from .npact import BLOCK, erf_abs
+from .npact import BLOCK, normal_cdf
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,6 @@ def make_tape(layer, in_shape, needs, arrays: tuple, y, cache: dict, batch: int,
 
 # --- activation derivatives, block by block -------------------------------------------------
 
-_SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _SQRT_TWO_OVER_PI = math.sqrt(2 / math.pi)
 
@@ -142,10 +141,7 @@ def _gelu(v, g, out, approximate="none"):
         out += 1
         out *= 0.5
     else:                          # Φ(x) + x·φ(x)
-        phi = erf_abs(v, _SQRT_HALF)
-        np.copysign(phi, v, out=phi)
-        phi += 1
-        phi *= 0.5                             # Φ(x)
+        phi = normal_cdf(v)
         np.multiply(v, v, out=out)
         out *= -0.5
         np.exp(out, out=out)
@@ -189,7 +185,7 @@ DERIVATIVES = {"relu": _relu, "relu6": _relu6, "tanh": _tanh, "sigmoid": _sigmoi
 #: block-sized temporaries each derivative holds at its peak (in the gradient's dtype;
 #: the byte masks of relu, relu6, hardsigmoid, hardswish and elu round up to one)
 GRAD_SCRATCH = {"relu": 1, "relu6": 1, "tanh": 0, "sigmoid": 0, "silu": 1, "hardsigmoid": 1,
-                "hardswish": 1, "gelu": 4, "leaky_relu": 2, "elu": 1, "mish": 2}
+                "hardswish": 1, "gelu": 3, "leaky_relu": 2, "elu": 1, "mish": 2}
 
 
 def grad_scratch(name, elements: int, itemsize: int) -> int:

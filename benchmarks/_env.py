@@ -47,15 +47,19 @@ def threads_from_argv() -> int:
 
 
 def blas_kernel() -> str:
-    """Which BLAS library and kernel NumPy runs, from threadpoolctl when installed; else
-    says so and asks the OpenBLAS NumPy bundles for its core name directly."""
+    """Which BLAS library and kernel NumPy runs, and how that was found: from threadpoolctl
+    when installed (an optional extra, never a dependency); else from the OpenBLAS NumPy
+    bundles, asked for its core name directly."""
+    import numpy  # noqa: F401  (threadpoolctl lists only the libraries already loaded)
+
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return f"BLAS: threadpoolctl not installed; {_bundled_openblas_core()}"
-    rows = [f"{i.get('internal_api')} {i.get('version')} kernel {i.get('architecture')} "
-            f"threads {i.get('num_threads')}" for i in threadpool_info() if i.get("user_api") == "blas"]
-    return "BLAS: " + ("; ".join(rows) or "threadpoolctl found no BLAS")
+        return f"BLAS (threadpoolctl not installed): {_bundled_openblas_core()}"
+    rows = [f"{i.get('internal_api')} {i.get('version')} ({os.path.basename(i.get('filepath', '?'))}) "
+            f"kernel {i.get('architecture')}, {i.get('num_threads')} threads"
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "BLAS (threadpoolctl): " + ("; ".join(rows) or "no BLAS library loaded")
 
 
 def _bundled_openblas_core() -> str:
@@ -72,4 +76,13 @@ def _bundled_openblas_core() -> str:
             if fn is not None:
                 fn.restype = ctypes.c_char_p
                 return f"NumPy's bundled {os.path.basename(path)} reports kernel {fn().decode()}"
-    return "NumPy's BLAS kernel could not be asked (no bundled OpenBLAS found)"
+    return f"kernel unknown: no bundled OpenBLAS to ask (NumPy built against {_built_blas(numpy)})"
+
+
+def _built_blas(numpy) -> str:
+    """The BLAS NumPy's build configuration names (NumPy ≥ 1.26), or 'an unknown BLAS'."""
+    try:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except (TypeError, KeyError):  # NumPy < 1.26 has no mode="dicts"
+        return "an unknown BLAS"
+    return f"{blas.get('name')} {blas.get('version')}"

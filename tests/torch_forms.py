@@ -1,9 +1,12 @@
-"""Every layer type in PyTorch, in training mode, written from torch's documentation:
-``FORMS[type](layer, weights, inputs, cache)`` → the output tensor, from torch tensors of
-the weights (by archcalc's names) and inputs.  ``cache`` is archcalc's training forward's
-(dropout masks and stochastic-depth noise come from it: torch draws other numbers).
+"""Every layer type in PyTorch, written from torch's documentation, in the two modes:
+``FORMS[type](layer, weights, inputs, cache)`` → the output tensor in training mode, from
+torch tensors of the weights (by archcalc's names) and inputs.  ``cache`` is archcalc's
+training forward's (dropout masks and stochastic-depth noise come from it: torch draws
+other numbers).  ``INFERENCE_FORMS`` is the same table in inference mode (``model.eval()``):
+batch norm with its running statistics, dropout and stochastic depth the identity, every
+other type as in training; it takes no cache (None).
 
-Imported only by the optional torch tests."""
+Imported only by the optional torch tests and benchmarks/forward.py."""
 from __future__ import annotations
 
 import torch
@@ -26,6 +29,14 @@ def _pads(geometry) -> tuple:
     return tuple(p for before_after in reversed(geometry.padding) for p in before_after)
 
 
+def _padded(x, geometry) -> tuple:
+    """(input, padding) for a convolution: symmetric pads go to torch's ``padding`` (as in
+    nn.Conv2d(padding=p)), asymmetric ones (TensorFlow's 'same') through F.pad first."""
+    if all(before == after for before, after in geometry.padding):
+        return x, tuple(before for before, _ in geometry.padding)
+    return F.pad(x, _pads(geometry)), 0
+
+
 def _shape(x) -> Shape:
     return Shape.of(*x.shape[1:])
 
@@ -38,7 +49,8 @@ def conv(layer, w, xs, cache):
     if "mask" in w:
         weight = weight * w["mask"].reshape(w["mask"].shape + (1,) * rank)
     f = (F.conv1d, F.conv2d, F.conv3d)[rank - 1]
-    y = f(F.pad(x, _pads(g)), weight, w.get("bias"), g.stride, 0, g.dilation, layer.groups)
+    x, padding = _padded(x, g)
+    y = f(x, weight, w.get("bias"), g.stride, padding, g.dilation, layer.groups)
     return ACTIVATIONS[layer.activation](y)
 
 
@@ -66,7 +78,8 @@ def subsample(layer, w, xs, cache):
     c = x.shape[1]
     kernel = w["weight"].reshape((c, 1) + (1,) * rank).expand((c, 1) + tuple(g.kernel))
     f = (F.conv1d, F.conv2d, F.conv3d)[rank - 1]
-    y = f(F.pad(x, _pads(g)), kernel, w["bias"], g.stride, 0, 1, c)
+    x, padding = _padded(x, g)
+    y = f(x, kernel, w["bias"], g.stride, padding, 1, c)
     return ACTIVATIONS[layer.activation](y)
 
 
@@ -181,4 +194,16 @@ FORMS = {
     "concat": lambda layer, w, xs, cache: torch.cat(xs, dim=1 + {"channels": 0, "height": 1,
                                                                   "width": 2}[layer.axis]),
     "crop": crop,
+}
+
+
+#: FORMS in inference mode (``model.eval()``: archcalc's ``forward``, not its
+#: ``train_forward``); only the types that read batch statistics or draw random numbers differ
+INFERENCE_FORMS = {
+    **FORMS,
+    "batchnorm": lambda layer, w, xs, cache: F.batch_norm(
+        xs[0], w["running_mean"], w["running_var"], w["gamma"], w["beta"], training=False,
+        eps=layer.eps),
+    "dropout": FORMS["identity"],
+    "stochastic_depth": FORMS["identity"],
 }

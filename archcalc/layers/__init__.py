@@ -1,5 +1,5 @@
-"""Layer types.  Importing this package fills :data:`REGISTRY`, one class per type."""
-from . import activation, channel, conv, dense, merge, norm, pad, pool, transpose, upsample  # noqa: F401  (registration)
+"""Layer types.  :data:`REGISTRY` maps each type name to its class, importing the
+type's module on first use (archcalc.layers.base.MODULES lists where each type is)."""
 from .base import REGISTRY, Counts, Layer, register
 
 __all__ = ["REGISTRY", "Counts", "Layer", "register"]

@@ -14,7 +14,9 @@ it expects, so every pass calls the same methods on every node.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from typing import ClassVar
 
 from ..core.backward import Backward, Needs, Saved
@@ -23,17 +25,74 @@ from ..core.windows import Keep
 from ..core.work import Work
 from ..errors import ShapeError
 
-REGISTRY: dict[str, type["Layer"]] = {}
+#: Every layer type, under the module of archcalc.layers that defines it, in the order
+#: the registry lists them.  A type's module is imported when the type is first looked
+#: up, so a command pays only for the types its spec uses; ``register`` refuses a class
+#: that is not listed here under its own module.
+MODULES = {
+    "activation": ("relu", "relu6", "tanh", "sigmoid", "silu", "hardsigmoid", "hardswish",
+                   "gelu", "leaky_relu", "elu", "mish", "prelu", "softmax", "dropout",
+                   "stochastic_depth", "identity", "flatten"),
+    "channel": ("channel_shuffle", "slice", "layer_scale"),
+    "conv": ("conv",),
+    "dense": ("dense", "rbf"),
+    "merge": ("add", "multiply", "concat", "crop"),
+    "norm": ("lrn", "batchnorm", "layernorm", "groupnorm", "instancenorm"),
+    "pad": ("pad",),
+    "pool": ("maxpool", "avgpool", "subsample", "gap", "adaptive_avgpool"),
+    "transpose": ("conv_transpose",),
+    "upsample": ("upsample",),
+}
 
 #: other spellings the spec accepts for a layer type (a row shows the type itself)
 ALIASES = {"swish": "silu", "drop_path": "stochastic_depth"}
 
 
+class Registry(Mapping):
+    """Layer type name → class.  Names and membership come from :data:`MODULES` without
+    importing anything; looking a class up imports its module (which registers it), and
+    iterating over the classes (``values()``, ``items()``) imports every module."""
+
+    def __init__(self, modules: dict[str, tuple[str, ...]]):
+        self.module_of = {name: module for module, names in modules.items() for name in names}
+        self._classes: dict[str, type[Layer]] = {}
+
+    def add(self, cls: type["Layer"]) -> None:
+        name = cls.type_name
+        if cls.__module__ != f"{__package__}.{self.module_of.get(name)}":
+            raise RuntimeError(f"layer type {name!r} ({cls.__module__}) is not listed under "
+                               f"its module in archcalc.layers.base.MODULES")
+        if name in self._classes:
+            raise RuntimeError(f"layer type {name!r} registered twice")
+        self._classes[name] = cls
+
+    def __getitem__(self, name: str) -> type["Layer"]:
+        cls = self._classes.get(name)
+        if cls is None:
+            module = f"{__package__}.{self.module_of[name]}"  # KeyError: no such type
+            import_module(module)
+            cls = self._classes.get(name)
+            if cls is None:
+                raise RuntimeError(f"{module} registers no layer type {name!r}, which "
+                                   f"archcalc.layers.base.MODULES lists there")
+        return cls
+
+    def __contains__(self, name) -> bool:
+        return name in self.module_of
+
+    def __iter__(self):
+        return iter(self.module_of)
+
+    def __len__(self) -> int:
+        return len(self.module_of)
+
+
+REGISTRY = Registry(MODULES)
+
+
 def register(cls: type["Layer"]) -> type["Layer"]:
     """Add a layer class to the registry under its ``type_name``."""
-    if cls.type_name in REGISTRY:
-        raise RuntimeError(f"layer type {cls.type_name!r} registered twice")
-    REGISTRY[cls.type_name] = cls
+    REGISTRY.add(cls)
     return cls
 
 

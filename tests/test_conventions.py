@@ -144,6 +144,23 @@ def test_every_layer_type_has_a_rule_or_a_reason(name):
     assert all(isinstance(why, str) and why for why in rules.IGNORED.values())
 
 
+def test_tool_modules_load_on_first_use():
+    """archcalc's own figures load no tool's rules; asking for a tool's rules loads that
+    tool's module (and what every tool shares), no other."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from archcalc.conventions import CONVENTIONS, apply\n"
+            "loaded = lambda: sorted(m.rsplit('.', 1)[1] for m in sys.modules\n"
+            "                        if m.startswith('archcalc.conventions.'))\n"
+            "assert CONVENTIONS['archcalc'].rules is None; print(loaded())\n"
+            "print(CONVENTIONS['fvcore'].rules.__name__, loaded())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT)})
+    assert done.stdout.splitlines() == ["[]", "archcalc.conventions.fvcore ['common', 'fvcore']"], \
+        done.stderr
+
+
 def test_a_type_without_a_rule_is_an_error_not_zero(monkeypatch):
     """A row whose type a tool's tables do not know raises, naming the tool and the type."""
     from archcalc.conventions import torchinfo as rules

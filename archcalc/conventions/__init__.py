@@ -27,15 +27,18 @@ rule for them is archcalc's MACs, a stated assumption.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from importlib import import_module
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ..core.report import DTYPE_BYTES, Report
 from ..errors import ArchcalcError, did_you_mean
-from . import flopcounter, fvcore, netscope, ptflops, thop, torchinfo
-from .common import Figures, Layerish, view
 
-__all__ = ["CONVENTIONS", "Convention", "Figures", "Layerish", "apply", "apply_training", "get",
-           "row_figures", "torchinfo_sizes"]
+if TYPE_CHECKING:  # the tools' modules, and what they share, load when a tool is used
+    from .common import Figures, Layerish
+
+__all__ = ["CONVENTIONS", "Convention", "apply", "apply_training", "get", "row_figures",
+           "torchinfo_sizes"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,12 @@ class Convention:
     name: str
     tool: str
     counts: str          # one line: what its headline figure counts
-    rules: ModuleType | None  # the tool's module (RULES, IGNORED, ignored); None: archcalc
+    module: str | None   # its module here (RULES, IGNORED, ignored); None: archcalc
+
+    @property
+    def rules(self) -> ModuleType | None:
+        """The tool's module, imported on first use: archcalc's own figures need none."""
+        return None if self.module is None else import_module(f"{__package__}.{self.module}")
 
     def figures(self, v: Layerish) -> Figures | None:
         """The tool's figures for one row, or None when it has no rule for the type."""
@@ -60,22 +68,22 @@ CONVENTIONS = {c.name: c for c in (
                "MACs of linear maps (no bias); FLOPs = 2·MACs + every elementwise op", None),
     Convention("torchinfo", "torchinfo summary()",
                "Mult-Adds: weights and biases × output positions (conv), × batch (others); "
-               "activations = 2 × outputs of modules with parameters", torchinfo),
+               "activations = 2 × outputs of modules with parameters", "torchinfo"),
     Convention("fvcore", "fvcore FlopCountAnalysis",
                "flops = 1 per multiply-add of conv/linear, + batch norm 2/elem, adaptive "
-               "avg pool 1/input; relu, max pool, softmax, add skipped", fvcore),
+               "avg pool 1/input; relu, max pool, softmax, add skipped", "fvcore"),
     Convention("thop", "thop profile()",
                "MACs of conv/linear (no bias), + batch norm 4/elem, avg pools, softmax; "
-               "relu and max pool 0", thop),
+               "relu and max pool 0", "thop"),
     Convention("ptflops", "ptflops get_model_complexity_info (pytorch backend)",
                "MACs of conv/linear + bias adds, + 1/elem for relu, 1/input for every "
-               "pool, batch norm 2/elem", ptflops),
+               "pool, batch norm 2/elem", "ptflops"),
     Convention("flopcounter", "torch.utils.flop_counter.FlopCounterMode",
                "FLOPs = 2 × MACs of convolutions and matrix products only, bias ignored",
-               flopcounter),
+               "flopcounter"),
     Convention("netscope", "Netscope CNN Analyzer (Caffe)",
                "macc of conv (groups ignored) and inner product, + LRN; comp/add/div/exp "
-               "for pooling, relu, dropout, batch norm, softmax, eltwise", netscope),
+               "for pooling, relu, dropout, batch norm, softmax, eltwise", "netscope"),
 )}
 
 
@@ -89,6 +97,8 @@ def get(name: str) -> Convention:
 
 def row_figures(convention: str, row, batch: int) -> Figures:
     """The figures ``convention`` gives one report row (per batch)."""
+    from .common import view
+
     conv = get(convention)
     v = view(row, batch)
     figures = conv.figures(v)
@@ -122,6 +132,8 @@ def apply_training(report: Report, convention: str) -> Report:
     conv = get(convention)
     if conv.rules is None:
         return report
+    from .common import view
+
     backward = getattr(conv.rules, "BACKWARD", None)
     if backward is None:
         raise ArchcalcError(f"{conv.tool} counts the forward pass only; --train with "

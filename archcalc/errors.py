@@ -6,7 +6,6 @@ so the message a user reads is compiler-style and one line long.
 """
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any, Iterable
 
@@ -93,6 +92,8 @@ def did_you_mean(word: Any, choices: Iterable[Any]) -> str:
 
     Any value is accepted (YAML may hand over a boolean or a number where a word was
     meant); everything is compared as text."""
+    import difflib  # only when a name is wrong: a correct command never needs it
+
     word = str(word)
     if len(word) > MAX_HINT_WORD:
         return ""

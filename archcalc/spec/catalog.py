@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from .build import build_model
 from ..errors import SpecError, did_you_mean, one_line
 from ..core.graph import Model
-from .loader import read_spec
+from . import parsed
 
 #: files read by an importer (archcalc.io) rather than as YAML; kept here so that finding a
 #: model imports nothing of archcalc.io until one of them is named
@@ -73,13 +73,24 @@ def load(ref: str, options: Mapping[str, Any] | None = None) -> Model:
         from ..io import load_file
 
         return load_file(path, shown, options)
-    doc = read_spec(path, shown)
+    doc = read_document(path, shown)
     return build_model(doc, shown, options, default_name=one_line(path.stem))
+
+
+def read_document(path: Path, shown: str) -> Any:
+    """The document of the spec file ``path``: for a bundled spec whose file is as
+    recorded, the stored one (archcalc.spec.parsed: no YAML is imported), else its YAML."""
+    doc = parsed.document(path) if path.parent == specs_dir() else None
+    if doc is None:
+        from .loader import read_spec
+
+        doc = read_spec(path, shown)
+    return doc
 
 
 def builder(ref: str):
     """``build(options)`` → the model ``ref`` names, with those options: the spec is read
     once, the model built per call (a sweep builds one per option combination)."""
     path, shown = resolve(ref)
-    doc = read_spec(path, shown)
+    doc = read_document(path, shown)
     return lambda options=None: build_model(doc, shown, options, default_name=one_line(path.stem))

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..errors import SpecError, quoted
+from .document import LineDict
 
 #: Largest spec file read, in bytes (the bundled ones are under 8 KiB).
 MAX_SPEC_BYTES = 4 * 2**20
@@ -37,16 +38,6 @@ MAX_INT_DIGITS = 30
 _PLAIN_TAGS = {"tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null",
                                                   "seq", "map")}
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-class LineDict(dict):
-    """A mapping from the spec, with the 1-based line of itself and of each key."""
-
-    line: int | None = None
-    key_lines: dict
-
-    def line_of(self, key: str) -> int | None:
-        return self.key_lines.get(key, self.line)
 
 
 def _line(node_or_mark) -> int | None:

@@ -10,7 +10,7 @@ import pytest
 from archcalc import analyse
 from archcalc.errors import ArchcalcError
 from archcalc.spec import catalog, parsed
-from archcalc.spec.document import LineDict, from_plain, to_plain
+from archcalc.spec.document import from_plain, to_plain
 from archcalc.spec.loader import parse_yaml, read_spec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -43,6 +43,8 @@ __all__ = ["CONVENTIONS", "Convention", "apply", "apply_training", "get", "row_f
 
 @dataclass(frozen=True)
 class Convention:
+    """A counting convention: the tool, what its headline figure counts, its rules."""
+
     name: str
     tool: str
     counts: str          # one line: what its headline figure counts

@@ -22,6 +22,8 @@ INPUT = "input"
 
 @dataclass(frozen=True)
 class Node:
+    """One layer of the graph: its path, spec line, layer and the tensors it reads."""
+
     path: str
     line: int | None
     layer: Layer
@@ -30,6 +32,9 @@ class Node:
 
 @dataclass(frozen=True)
 class Model:
+    """A validated model: its input, its nodes in topological order, its outputs and
+    what the spec says about it."""
+
     name: str
     input_shape: Shape
     nodes: tuple

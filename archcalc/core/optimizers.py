@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Optimizer:
+    """An optimizer as a training step counts it: its state per weight and its update."""
+
     name: str
     #: values kept per trained weight (momentum buffer, Adam's two moments, ...)
     slots: int

@@ -37,6 +37,8 @@ class LayerReport:
 
 @dataclass(frozen=True)
 class Totals:
+    """The sums of a report's rows, with the bytes of the parameters."""
+
     params: int
     connections: int
     macs: int
@@ -48,6 +50,8 @@ class Totals:
 
 @dataclass(frozen=True)
 class Report:
+    """A model's rows for one batch and dtype, under a counting convention."""
+
     model: str
     input_shape: Shape
     batch: int

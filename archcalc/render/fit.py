@@ -50,6 +50,8 @@ def abbreviate(text: str, width: int) -> str:
 
 @dataclass(frozen=True)
 class Fitted:
+    """A table fitted to a width: the columns kept, their cells, what was dropped."""
+
     keys: tuple          # the columns kept, in order
     rows: list           # their cells
     dropped: tuple       # the keys dropped, in DROP_ORDER

@@ -12,6 +12,8 @@ from ..core.report import Report
 
 @dataclass(frozen=True)
 class Column:
+    """A column of the layer table: its key, heading and where it shows."""
+
     key: str           # the field of LayerReport / Totals, and the JSON and CSV name
     header: str        # the table heading
     numeric: bool = True

@@ -92,6 +92,8 @@ class _Scope:
 
 @dataclass
 class _Builder:
+    """The state of one build: the nodes made so far and every name and tensor seen."""
+
     file: str | None
     blocks: Mapping[str, Any]
     names: dict = field(default_factory=dict)   # path → line, every layer and structure

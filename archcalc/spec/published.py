@@ -80,6 +80,8 @@ def parse_printed(raw: Any, precision: Any = None) -> PrintedNumber:
 
 @dataclass(frozen=True)
 class Published:
+    """One published figure of a spec: what it names, the value printed and its source."""
+
     figure: str
     source: str
     layer: str | None = None

@@ -135,6 +135,37 @@ def test_python_dash_m_from_another_directory(tmp_path):
     assert "C3,conv+tanh,16×10×10,1516,151600" in result.stdout
 
 
+def test_python_dash_m_exits_with_the_commands_status(tmp_path):
+    """A bad model name through the process entry point: status 2 and one error line."""
+    result = _run(["-m", "archcalc", "table", "nonesuch"], tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("archcalc: error: unknown model 'nonesuch'")
+    assert result.stderr.count("\n") == 1
+
+
+def test_entry_point_runs_the_command_with_collection_on(monkeypatch):
+    """The process entry point (console script and `python -m archcalc`) exits with
+    main's status and leaves the garbage collector on for the command itself."""
+    import configparser
+    import gc
+
+    from archcalc import __main__ as entry
+    from archcalc import cli
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parent.parent / "setup.cfg")
+    assert config["options.entry_points"]["console_scripts"].split() == \
+        ["archcalc", "=", "archcalc.__main__:run"]
+    seen = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append(gc.isenabled()) or 3)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            entry.run()
+    finally:
+        gc.unfreeze()  # run() froze this test process's objects
+    assert exited.value.code == 3 and seen == [True] and gc.isenabled()
+
+
 def test_table_does_not_import_numpy_or_sympy(tmp_path):
     """`archcalc table vgg16` stays light: neither numpy nor sympy is imported."""
     code = ("import sys; from archcalc.cli import main; rc = main(['table', 'vgg16']); "

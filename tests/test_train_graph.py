@@ -117,3 +117,24 @@ def test_bundled_graph_gradients_equal_finite_differences(name, dims):
         analytic, numeric = _directional(model, run, 1, what, rng, shape)
         assert abs(analytic - numeric) <= TOLERANCE * (1 + abs(numeric)), (what, analytic, numeric)
     assert len(propagate(model, shape)) == sum(s.phase == "forward" for s in run.steps)
+
+
+@pytest.mark.parametrize("narrowing, kept", [
+    ({"type": "slice", "stop": 2}, 2 * 10 * 10),
+    ({"type": "crop", "inputs": ["c", "like"]}, 3 * 6 * 6),
+], ids=["slice", "crop"])
+def test_a_narrowing_views_backward_makes_its_inputs_gradient_anew(narrowing, kept):
+    """A view that keeps part of its input (slice, crop) passes no view of its gradient
+    back: autograd's SliceBackward writes it into zeros of the input's size.  So at the
+    view's backward a 3×10×10 conv output's gradient (300) exists beside the view's own
+    (what the view kept), with the input (1×10×10) its conv keeps; crop's size-giving
+    input is freed after the forward, as nothing keeps it: by hand, in float64."""
+    layers = [{"type": "conv", "name": "c", "filters": 3, "kernel": 1, "bias": False}]
+    if narrowing["type"] == "crop":
+        layers.append({"type": "conv", "name": "like", "filters": 3, "kernel": 5, "bias": False,
+                       "inputs": ["input"]})
+    layers.append(dict(narrowing, name="view"))
+    model = build_model({"name": "views", "input": [1, 10, 10], "layers": layers})
+    t = analyse_training(model, batch=1, dtype="float64")
+    at = next(m for m in t.moments if m.layer == "view" and m.phase == "backward")
+    assert at.per_sample == 8 * (100 + 300 + kept)

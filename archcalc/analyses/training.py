@@ -253,7 +253,9 @@ def _gradient_spans(step: _Step) -> tuple:
 
     A gradient lives from the backward of its tensor's last reader that needs it to the
     backward of its producer; a tensor read by k such layers sums k gradients.  A view's
-    gradient is its input's (the same storage), which then starts at the view's readers.
+    gradient is its input's (the same storage), which then starts at the view's readers,
+    unless the view narrows (slice, crop: ``gradient_is_view`` False): its backward makes
+    its input's gradient anew, and its own output has a gradient of its own.
     A layer that hands one gradient to all its inputs (an add) makes them share it: a
     tensor whose first gradient is such a shared one has none of its own until a second
     is summed into it (into that second one, the first being shared: autograd's
@@ -265,7 +267,8 @@ def _gradient_spans(step: _Step) -> tuple:
             for name in set(gradient_sources(node)):
                 if step.grad[name]:
                     readers.setdefault(name, []).append(i)
-    is_view = {node.path: step.owner[node.path] != node.path for node in nodes}
+    is_view = {node.path: step.owner[node.path] != node.path and node.layer.gradient_is_view
+               for node in nodes}
     start = {name: n for name in model.outputs if step.grad.get(name)}  # the loss's gradient
     spans, fan_in_sums = [], [0] * n
     own_span: dict = {}   # node → the index in ``spans`` of its output gradient's own span

@@ -168,6 +168,10 @@ class Layer:
     #: True when its backward hands one tensor to every input as their gradient (an add:
     #: its output's gradient, or its folded activation's derivative), which they share
     shares_gradient: ClassVar[bool] = False
+    #: for a view: whether its input's gradient is a view of its output's (flatten,
+    #: identity), or a new tensor of the input's size (a narrowing view: autograd's
+    #: SliceBackward writes the gradient into zeros)
+    gradient_is_view: ClassVar[bool] = True
 
     def geometry(self, x: Shape):
         """The :class:`~archcalc.core.windows.Geometry` of a windowed layer, else None."""

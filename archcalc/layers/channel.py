@@ -78,6 +78,7 @@ class Slice(Layer):
     0 ≤ start < stop ≤ C."""
     type_name = "slice"
     is_view = True
+    gradient_is_view = False
     stop: int = attr(positive_int, doc="one past the last channel kept")
     start: int = attr(non_negative_int, 0, "the first channel kept")
 

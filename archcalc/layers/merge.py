@@ -273,6 +273,7 @@ class Crop(Merge):
     type_name = "crop"
     arity = 2
     is_view = True
+    gradient_is_view = False
     gradient_inputs = (0,)  # ``like`` gives its size only: autograd sends it no gradient
 
     def out_shape(self, xs: tuple) -> Shape:

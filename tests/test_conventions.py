@@ -6,7 +6,6 @@ import pytest
 
 from archcalc import analyse, load
 from archcalc.errors import ArchcalcError
-from archcalc.spec.catalog import bundled_names
 from archcalc.conventions import CONVENTIONS, apply, row_figures, torchinfo_sizes
 from archcalc.docgen.conventions import render
 from archcalc.layers import REGISTRY

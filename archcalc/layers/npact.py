@@ -22,7 +22,6 @@ import numpy as np
 BLOCK = 8192
 
 _SQRT_HALF = math.sqrt(0.5)
-_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 _SQRT_TWO_OVER_PI = math.sqrt(2 / math.pi)
 
 
